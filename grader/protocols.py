@@ -1,0 +1,324 @@
+"""Protocol-level evidence over a socket-like channel: Redis PING, MySQL login and queries, HTTP.
+
+A process merely named like a service is not the service: these speak each service's own
+protocol through an SSH tunnel, as Airflow itself would from the node.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+
+class Channel(Protocol):
+    def sendall(self, data: bytes) -> None: ...
+    def recv(self, size: int) -> bytes: ...
+    def makefile(self, *args: Any, **kwargs: Any) -> Any: ...
+    def settimeout(self, timeout: float | None) -> None: ...
+    def close(self) -> None: ...
+
+
+# ---- Redis ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RedisReply:
+    ok: bool  # PING answered +PONG
+    reply: str  # first line of the PING reply (or of the AUTH error)
+    version: str | None = None
+    auth_used: bool = False
+
+
+def _resp(*parts: str) -> bytes:
+    out = [f"*{len(parts)}\r\n".encode()]
+    for part in parts:
+        data = part.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+class _LineReader:
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.buffer = b""
+
+    def line(self) -> bytes:
+        while b"\r\n" not in self.buffer:
+            chunk = self.channel.recv(4096)
+            if not chunk:
+                raise ConnectionError("connection closed")
+            self.buffer += chunk
+            if len(self.buffer) > 1 << 20:
+                raise ConnectionError("reply too long")
+        head, _, self.buffer = self.buffer.partition(b"\r\n")
+        return head
+
+    def exact(self, size: int) -> bytes:
+        while len(self.buffer) < size + 2:
+            chunk = self.channel.recv(65536)
+            if not chunk:
+                raise ConnectionError("connection closed")
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:size], self.buffer[size + 2 :]
+        return data
+
+
+def redis_ping(channel: Channel, password: str | None = None, username: str | None = None) -> RedisReply:
+    """AUTH (when the URL has a password), PING and INFO server, pipelined in one round trip."""
+    commands = []
+    if password:
+        commands.append(_resp("AUTH", username, password) if username else _resp("AUTH", password))
+    commands += [_resp("PING"), _resp("INFO", "server")]
+    channel.sendall(b"".join(commands))
+    reader = _LineReader(channel)
+    if password:
+        auth = reader.line().decode("utf-8", "replace")
+        if not auth.startswith("+"):
+            reader.line()  # PING
+            _skip(reader)
+            return RedisReply(False, auth, auth_used=True)
+    ping = reader.line().decode("utf-8", "replace")
+    version = None
+    info = reader.line()
+    if info.startswith(b"$"):
+        body = reader.exact(int(info[1:])).decode("utf-8", "replace")
+        match = re.search(r"^redis_version:(\S+)", body, re.M)
+        version = match.group(1) if match else None
+    return RedisReply(ping == "+PONG", ping, version, bool(password))
+
+
+def _skip(reader: _LineReader) -> None:
+    head = reader.line()
+    if head.startswith(b"$") and int(head[1:]) >= 0:
+        reader.exact(int(head[1:]))
+
+
+# ---- MySQL ---------------------------------------------------------------------------------
+
+
+@dataclass
+class MysqlGreeting:
+    protocol: int
+    server_version: str
+
+
+def mysql_greeting(channel: Channel) -> MysqlGreeting:
+    """Read the server's initial handshake packet (sent before any credentials)."""
+    reader = b""
+    while len(reader) < 4:
+        chunk = channel.recv(4096)
+        if not chunk:
+            raise ConnectionError("closed before the MySQL handshake")
+        reader += chunk
+    length = int.from_bytes(reader[:3], "little")
+    while len(reader) < 4 + length:
+        chunk = channel.recv(4096)
+        if not chunk:
+            break
+        reader += chunk
+    payload = reader[4 : 4 + length]
+    if not payload:
+        raise ConnectionError("empty MySQL handshake")
+    if payload[0] == 0xFF:  # ERR packet, e.g. "Host ... is not allowed to connect"
+        message = payload[3:].decode("utf-8", "replace").lstrip("#")
+        raise ConnectionError(f"server refused: {message}")
+    if payload[0] != 10:
+        raise ConnectionError(f"not a MySQL handshake (protocol byte {payload[0]})")
+    version = payload[1 : payload.index(b"\0", 1)].decode("utf-8", "replace")
+    return MysqlGreeting(10, version)
+
+
+@dataclass
+class ChampionRow:
+    exists: bool
+    active: bool | None = None
+    roles: list[str] = field(default_factory=list)
+    password_hash_method: str | None = None
+    password_matches: bool | None = None
+
+
+@dataclass
+class MysqlSession:
+    server_version: str
+    login_error: str | None = None  # e.g. "(1045) Access denied for user ..."
+    tables_present: bool | None = None  # Airflow's schema (alembic_version) exists
+    scheduler_heartbeat_age: float | None = None
+    scheduler_state: str | None = None
+    champion: ChampionRow | None = None
+    query_error: str | None = None
+
+
+def mysql_session(
+    channel: Channel,
+    *,
+    user: str,
+    password: str,
+    database: str | None,
+    champion_user: str,
+    champion_password: str,
+    timeout: float,
+) -> MysqlSession:
+    """Log in as Airflow does and ask, read-only, what the grader needs."""
+    import pymysql  # imported here: only needed when a MySQL endpoint is configured
+
+    conn = pymysql.connections.Connection(
+        user=user,
+        password=password,
+        database=database,
+        defer_connect=True,
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        write_timeout=timeout,
+        charset="utf8mb4",
+    )
+    try:
+        conn.connect(sock=channel)  # type: ignore[arg-type]
+    except pymysql.MySQLError as exc:
+        version = getattr(conn, "server_version", None) or ""
+        return MysqlSession(version, login_error=_mysql_error(exc))
+    result = MysqlSession(conn.server_version or "")
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SET SESSION TRANSACTION READ ONLY")
+            cursor.execute("START TRANSACTION READ ONLY")
+            cursor.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
+                "AND table_name IN ('alembic_version', 'ab_user', 'job')"
+            )
+            tables = {row[0].lower() for row in cursor.fetchall()}
+            result.tables_present = "alembic_version" in tables
+            if "job" in tables:
+                cursor.execute(
+                    "SELECT state, TIMESTAMPDIFF(MICROSECOND, latest_heartbeat, UTC_TIMESTAMP(6)) / 1e6 "
+                    "FROM job WHERE job_type = 'SchedulerJob' ORDER BY latest_heartbeat DESC LIMIT 1"
+                )
+                row = cursor.fetchone()
+                if row:
+                    result.scheduler_state = row[0]
+                    result.scheduler_heartbeat_age = float(row[1]) if row[1] is not None else None
+            if "ab_user" in tables:
+                result.champion = _champion(cursor, champion_user, champion_password)
+            cursor.execute("ROLLBACK")
+    except pymysql.MySQLError as exc:
+        result.query_error = _mysql_error(exc)
+    finally:
+        try:
+            conn.close()
+        except Exception:  # closing a half-dead tunnel must not hide the answer
+            pass
+    return result
+
+
+def _champion(cursor: Any, username: str, password: str) -> ChampionRow:
+    cursor.execute("SELECT id, active, password FROM ab_user WHERE username = %s", (username,))
+    row = cursor.fetchone()
+    if not row:
+        return ChampionRow(False)
+    user_id, active, stored = row
+    cursor.execute(
+        "SELECT r.name FROM ab_user_role ur JOIN ab_role r ON r.id = ur.role_id WHERE ur.user_id = %s ORDER BY r.name",
+        (user_id,),
+    )
+    roles = [r[0] for r in cursor.fetchall()]
+    method = stored.split("$", 1)[0] if stored and "$" in stored else None
+    return ChampionRow(True, bool(active), roles, method, check_password_hash(stored or "", password))
+
+
+def _mysql_error(exc: Exception) -> str:
+    args = getattr(exc, "args", ())
+    if len(args) >= 2:
+        return f"({args[0]}) {args[1]}"
+    return str(exc) or exc.__class__.__name__
+
+
+def check_password_hash(stored: str, password: str) -> bool | None:
+    """Verify a Werkzeug password hash (what FAB stores) without Werkzeug; None when unknown."""
+    try:
+        method, salt, expected = stored.split("$", 2)
+    except ValueError:
+        return None
+    kind, *args = method.split(":")
+    pw, salt_b = password.encode(), salt.encode()
+    try:
+        if kind == "scrypt":
+            n, r, p = (int(x) for x in (args or ["32768", "8", "1"]))
+            got = hashlib.scrypt(pw, salt=salt_b, n=n, r=r, p=p, maxmem=132 * n * r * p, dklen=64).hex()
+        elif kind == "pbkdf2":
+            name = args[0] if args else "sha256"
+            rounds = int(args[1]) if len(args) > 1 else 600000
+            got = hashlib.pbkdf2_hmac(name, pw, salt_b, rounds).hex()
+        else:
+            return None
+    except (ValueError, MemoryError):
+        return None
+    return hmac.compare_digest(got, expected)
+
+
+# ---- HTTP ----------------------------------------------------------------------------------
+
+
+@dataclass
+class HttpReply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8", "replace"))
+
+
+def http_request(
+    channel: Channel,
+    method: str,
+    path: str,
+    *,
+    host_header: str,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    timeout: float = 5.0,
+    max_bytes: int = 2 * 1024 * 1024,
+) -> HttpReply:
+    """One HTTP/1.1 request over an already open channel (the connection is closed afterwards)."""
+    conn = http.client.HTTPConnection(host_header, timeout=timeout)
+    conn.sock = channel  # type: ignore[assignment]
+    try:
+        all_headers = {"Host": host_header, "Connection": "close", "User-Agent": "airflow-course-grader"}
+        all_headers.update(headers or {})
+        conn.request(method, path, body=body, headers=all_headers)
+        response = conn.getresponse()
+        data = response.read(max_bytes)
+        return HttpReply(response.status, {k.lower(): v for k, v in response.getheaders()}, data)
+    finally:
+        conn.close()
+
+
+def basic_auth(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def form_body(fields: dict[str, str]) -> bytes:
+    return urlencode(fields).encode()
+
+
+_CSRF = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def csrf_token(html: bytes) -> str | None:
+    match = _CSRF.search(html)
+    if not match:
+        return None
+    return (match.group(1) or match.group(2)).decode()
+
+
+def session_cookie(headers: dict[str, str]) -> str | None:
+    cookie = headers.get("set-cookie", "")
+    match = re.search(r"(session=[^;]+)", cookie)
+    return match.group(1) if match else None

@@ -1,0 +1,333 @@
+"""One SSH connection per node (paramiko): bounded commands and direct-tcpip tunnels over it.
+
+Host keys follow OpenSSH's `StrictHostKeyChecking accept-new`, kept in the grader's own
+known_hosts: a new host is remembered, a changed key is refused as a possible attack.
+Every failure becomes a `TargetError` with a status the report understands.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paramiko
+
+from grader.i18n import Text, t
+from grader.target import Target
+
+
+class TargetError(Exception):
+    """The node could not be graded; `status` is one of the report's target statuses."""
+
+    def __init__(self, status: str, message: Text) -> None:
+        super().__init__(message.en)
+        self.status = status  # unreachable | auth_failed | host_key_mismatch | timeout | error
+        self.message = message
+
+
+class CommandTimeout(Exception):
+    """A remote command did not finish before the deadline."""
+
+
+@dataclass
+class CommandResult:
+    stdout: bytes
+    stderr: bytes
+    exit_status: int | None
+    truncated: bool = False
+
+
+@dataclass
+class SessionStats:
+    connections: int = 0
+    exec_sessions: int = 0
+    tunnels: int = 0
+
+
+def default_known_hosts() -> Path:
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "airflow-grader" / "known_hosts"
+
+
+_KNOWN_HOSTS_LOCK = threading.Lock()
+
+
+class AcceptNewPolicy(paramiko.MissingHostKeyPolicy):
+    """Remember a host seen for the first time (append to our known_hosts); never overwrite."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        client.get_host_keys().add(hostname, key.get_name(), key)
+        with _KNOWN_HOSTS_LOCK:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="ascii") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+
+
+@dataclass
+class Deadline:
+    seconds: float
+    start: float = field(default_factory=time.monotonic)
+
+    def remaining(self, floor: float = 0.05) -> float:
+        return max(floor, self.seconds - (time.monotonic() - self.start))
+
+    @property
+    def expired(self) -> bool:
+        return time.monotonic() - self.start >= self.seconds
+
+
+class SshSession:
+    """An open SSH connection to one node; use as a context manager."""
+
+    def __init__(self, client: paramiko.SSHClient, deadline: Deadline) -> None:
+        self.client = client
+        self.deadline = deadline
+        self.stats = SessionStats(connections=1)
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> SshSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.client.close()
+
+    @classmethod
+    def connect(cls, target: Target, known_hosts: Path, deadline: Deadline) -> SshSession:
+        if target.key and not os.path.isfile(target.key):
+            raise TargetError("error", t("키 파일이 없습니다: {key}", "Key file not found: {key}", key=target.key))
+        client = paramiko.SSHClient()
+        try:
+            client.load_system_host_keys()
+        except (OSError, paramiko.SSHException):
+            pass  # an unreadable ~/.ssh/known_hosts only means nothing is known from it
+        try:
+            if known_hosts.exists():
+                client.load_host_keys(str(known_hosts))
+        except (OSError, paramiko.SSHException) as exc:
+            raise TargetError(
+                "error",
+                t(
+                    "grader의 known_hosts 파일을 읽을 수 없습니다: {path} ({exc})",
+                    "Cannot read the grader's known_hosts file: {path} ({exc})",
+                    path=known_hosts,
+                    exc=exc,
+                ),
+            ) from None
+        client.set_missing_host_key_policy(AcceptNewPolicy(known_hosts))
+        where = f"{target.hostname}:{target.port}"
+        sock = _open_socket(target, deadline)
+        try:
+            client.connect(
+                target.hostname,
+                port=target.port,
+                username=target.user,
+                key_filename=target.key,
+                sock=sock,
+                timeout=deadline.remaining(),
+                banner_timeout=deadline.remaining(),
+                auth_timeout=deadline.remaining(),
+                channel_timeout=deadline.remaining(),
+                allow_agent=True,
+                look_for_keys=target.key is None,
+            )
+        except paramiko.BadHostKeyException as exc:
+            sock.close()
+            raise TargetError(
+                "host_key_mismatch",
+                t(
+                    "{where}의 호스트 키가 지난번과 다릅니다 (받은 키 {got}). 중간자 공격일 수 있어 접속하지 "
+                    "않았습니다. 노드를 새로 만들었다면 {path}에서 그 줄을 지우세요.",
+                    "The host key of {where} changed since last time (got {got}). Refusing to connect "
+                    "(possible attack). If the node was rebuilt, remove its line from {path}.",
+                    where=where,
+                    got=exc.key.get_fingerprint().hex(":")[:23] + "…",
+                    path=known_hosts,
+                ),
+            ) from None
+        except paramiko.AuthenticationException:
+            sock.close()
+            raise TargetError(
+                "auth_failed",
+                t(
+                    "{user}@{where}: SSH 인증 실패 (키 {key}). 사용자 이름과 키 페어를 확인하세요.",
+                    "{user}@{where}: SSH authentication failed (key {key}). Check the user name and key pair.",
+                    user=target.user,
+                    where=where,
+                    key=target.key or "ssh-agent/기본 키",
+                ),
+            ) from None
+        except (TimeoutError, socket.timeout):
+            sock.close()
+            raise _timeout(where, deadline) from None
+        except paramiko.SSHException as exc:
+            sock.close()
+            text = str(exc)
+            if "banner" in text.lower():
+                if deadline.expired or "timeout" in text.lower() or "timed out" in text.lower():
+                    raise TargetError(
+                        "timeout",
+                        t(
+                            "{where}: TCP 연결은 되지만 SSH 응답이 없습니다 ({sec:.0f}초). SSH 서버가 맞는지 확인하세요.",
+                            "{where}: TCP connects but no SSH banner within {sec:.0f}s. Is this an SSH server?",
+                            where=where,
+                            sec=deadline.seconds,
+                        ),
+                    ) from None
+                raise TargetError(
+                    "error",
+                    t(
+                        "{where}: SSH 서버가 아닙니다 (프로토콜 배너 없음)",
+                        "{where}: not an SSH server (no protocol banner)",
+                        where=where,
+                    ),
+                ) from None
+            raise TargetError("error", t("{where}: SSH 오류: {exc}", "{where}: SSH error: {exc}", where=where, exc=text)) from None
+        except (OSError, EOFError) as exc:
+            sock.close()
+            raise TargetError(
+                "error", t("{where}: SSH 연결 오류: {exc}", "{where}: SSH connection error: {exc}", where=where, exc=exc)
+            ) from None
+        except ValueError as exc:  # e.g. a key file paramiko cannot parse
+            sock.close()
+            raise TargetError(
+                "error", t("키 파일을 읽을 수 없습니다: {exc}", "Cannot use the key file: {exc}", exc=exc)
+            ) from None
+        return cls(client, deadline)
+
+    # ---- commands ----------------------------------------------------------------------
+
+    def run(self, command: str, stdin: bytes = b"", max_bytes: int = 8 * 1024 * 1024) -> CommandResult:
+        """Run one command (stdin fed, then closed); read both streams to the end within the deadline."""
+        transport = self.client.get_transport()
+        if transport is None or not transport.is_active():
+            raise TargetError("error", t("SSH 연결이 끊어졌습니다", "The SSH connection dropped"))
+        with self._lock:
+            self.stats.exec_sessions += 1
+        channel = transport.open_session(timeout=self.deadline.remaining())
+        try:
+            channel.settimeout(0.1)
+            channel.exec_command(command)
+            if stdin:
+                channel.sendall(stdin)
+            channel.shutdown_write()
+            out, err = bytearray(), bytearray()
+            truncated = False
+            out_eof = False
+            while True:
+                if self.deadline.expired:
+                    raise CommandTimeout(command)
+                progressed = False
+                while channel.recv_stderr_ready():
+                    chunk = channel.recv_stderr(65536)
+                    if len(err) < max_bytes:
+                        err += chunk[: max_bytes - len(err)]
+                    progressed = True
+                if not out_eof:
+                    try:
+                        chunk = channel.recv(65536)
+                    except TimeoutError:
+                        chunk = None
+                    if chunk == b"":
+                        out_eof = True
+                    elif chunk:
+                        progressed = True
+                        room = max_bytes - len(out)
+                        if len(chunk) > room:
+                            out += chunk[:room]
+                            truncated = True
+                            break
+                        out += chunk
+                if out_eof and channel.exit_status_ready() and not channel.recv_stderr_ready():
+                    break
+                if out_eof and not progressed:
+                    time.sleep(0.005)
+            status = channel.recv_exit_status() if channel.exit_status_ready() else None
+            return CommandResult(bytes(out), bytes(err), status, truncated)
+        finally:
+            channel.close()
+
+    # ---- tunnels ------------------------------------------------------------------------
+
+    def open_tunnel(self, host: str, port: int, timeout: float = 5.0) -> paramiko.Channel:
+        """A direct-tcpip channel to host:port as seen from the node (raises OSError on failure)."""
+        transport = self.client.get_transport()
+        if transport is None or not transport.is_active():
+            raise ConnectionError("SSH connection dropped")
+        with self._lock:
+            self.stats.tunnels += 1
+        try:
+            channel = transport.open_channel(
+                "direct-tcpip", (host, port), ("127.0.0.1", 0), timeout=min(timeout, self.deadline.remaining())
+            )
+        except paramiko.ChannelException as exc:
+            if exc.code == 1:
+                raise PermissionError("SSH port forwarding is disabled on the node (AllowTcpForwarding)") from None
+            raise ConnectionRefusedError(f"{host}:{port}: {exc.text or 'connection failed'}") from None
+        except paramiko.SSHException as exc:
+            raise TimeoutError(f"{host}:{port}: {exc}") from None
+        channel.settimeout(min(timeout, self.deadline.remaining()))
+        return channel
+
+
+def _timeout(where: str, deadline: Deadline) -> TargetError:
+    return TargetError(
+        "timeout",
+        t(
+            "{where}: {sec:.0f}초 안에 응답이 없습니다",
+            "{where}: no answer within {sec:.0f}s",
+            where=where,
+            sec=deadline.seconds,
+        ),
+    )
+
+
+def _open_socket(target: Target, deadline: Deadline) -> socket.socket | paramiko.ProxyCommand:
+    where = f"{target.hostname}:{target.port}"
+    if target.proxy_command:
+        return paramiko.ProxyCommand(target.proxy_command)
+    try:
+        return socket.create_connection((target.hostname, target.port), timeout=deadline.remaining())
+    except socket.gaierror:
+        raise TargetError(
+            "unreachable",
+            t(
+                "호스트 이름을 찾을 수 없습니다: {host}",
+                "Unknown host name: {host}",
+                host=target.hostname,
+            ),
+        ) from None
+    except ConnectionRefusedError:
+        raise TargetError(
+            "unreachable",
+            t(
+                "{where}: 연결이 거부되었습니다. 인스턴스가 켜져 있는지, 보안 그룹에서 SSH 포트가 열려 있는지 확인하세요.",
+                "{where}: connection refused. Is the instance running and the SSH port open in its security group?",
+                where=where,
+            ),
+        ) from None
+    except (TimeoutError, socket.timeout):
+        raise TargetError(
+            "unreachable",
+            t(
+                "{where}: {sec:.0f}초 안에 연결되지 않았습니다 (보안 그룹, 퍼블릭 IP, 인스턴스 상태를 확인하세요)",
+                "{where}: no TCP connection within {sec:.0f}s (check security group, public IP, instance state)",
+                where=where,
+                sec=deadline.seconds,
+            ),
+        ) from None
+    except OSError as exc:
+        raise TargetError(
+            "unreachable", t("{where}: 연결할 수 없습니다 ({exc})", "{where}: cannot connect ({exc})", where=where, exc=exc)
+        ) from None
