@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import http.client
 import json
 import re
 from dataclasses import dataclass, field
@@ -141,7 +140,7 @@ class ChampionRow:
     active: bool | None = None
     roles: list[str] = field(default_factory=list)
     password_hash_method: str | None = None
-    password_matches: bool | None = None
+    stored_hash: str | None = field(default=None, repr=False)  # in memory only, never a fact
 
 
 @dataclass
@@ -162,7 +161,6 @@ def mysql_session(
     password: str,
     database: str | None,
     champion_user: str,
-    champion_password: str,
     timeout: float,
 ) -> MysqlSession:
     """Log in as Airflow does and ask, read-only, what the grader needs."""
@@ -181,7 +179,9 @@ def mysql_session(
     try:
         conn.connect(sock=channel)  # type: ignore[arg-type]
     except pymysql.MySQLError as exc:
-        version = getattr(conn, "server_version", None) or ""
+        version = getattr(conn, "server_version", None)
+        if not version:  # no handshake at all: not a MySQL server answering
+            raise ConnectionError(_mysql_error(exc)) from None
         return MysqlSession(version, login_error=_mysql_error(exc))
     result = MysqlSession(conn.server_version or "")
     try:
@@ -204,7 +204,7 @@ def mysql_session(
                     result.scheduler_state = row[0]
                     result.scheduler_heartbeat_age = float(row[1]) if row[1] is not None else None
             if "ab_user" in tables:
-                result.champion = _champion(cursor, champion_user, champion_password)
+                result.champion = _champion(cursor, champion_user)
             cursor.execute("ROLLBACK")
     except pymysql.MySQLError as exc:
         result.query_error = _mysql_error(exc)
@@ -216,7 +216,7 @@ def mysql_session(
     return result
 
 
-def _champion(cursor: Any, username: str, password: str) -> ChampionRow:
+def _champion(cursor: Any, username: str) -> ChampionRow:
     cursor.execute("SELECT id, active, password FROM ab_user WHERE username = %s", (username,))
     row = cursor.fetchone()
     if not row:
@@ -228,7 +228,7 @@ def _champion(cursor: Any, username: str, password: str) -> ChampionRow:
     )
     roles = [r[0] for r in cursor.fetchall()]
     method = stored.split("$", 1)[0] if stored and "$" in stored else None
-    return ChampionRow(True, bool(active), roles, method, check_password_hash(stored or "", password))
+    return ChampionRow(True, bool(active), roles, method, stored)
 
 
 def _mysql_error(exc: Exception) -> str:
@@ -282,21 +282,64 @@ def http_request(
     host_header: str,
     headers: dict[str, str] | None = None,
     body: bytes | None = None,
-    timeout: float = 5.0,
     max_bytes: int = 2 * 1024 * 1024,
 ) -> HttpReply:
-    """One HTTP/1.1 request over an already open channel (the connection is closed afterwards)."""
-    conn = http.client.HTTPConnection(host_header, timeout=timeout)
-    conn.sock = channel  # type: ignore[assignment]
+    """One HTTP/1.1 request with `Connection: close` over an open channel; the reply is read to EOF.
+
+    (http.client closes its socket as soon as it sees `Connection: close`, before the body is
+    read; on a paramiko channel that loses the body, so the reply is parsed here.)"""
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        f"Host: {host_header}",
+        "Connection: close",
+        "User-Agent: airflow-course-grader",
+    ]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    if body is not None:
+        lines.append(f"Content-Length: {len(body)}")
+    channel.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b""))
+    data = bytearray()
     try:
-        all_headers = {"Host": host_header, "Connection": "close", "User-Agent": "airflow-course-grader"}
-        all_headers.update(headers or {})
-        conn.request(method, path, body=body, headers=all_headers)
-        response = conn.getresponse()
-        data = response.read(max_bytes)
-        return HttpReply(response.status, {k.lower(): v for k, v in response.getheaders()}, data)
+        while len(data) < max_bytes:
+            chunk = channel.recv(65536)
+            if not chunk:
+                break
+            data += chunk
     finally:
-        conn.close()
+        channel.close()
+    head, sep, rest = bytes(data).partition(b"\r\n\r\n")
+    if not sep:
+        raise ConnectionError("incomplete HTTP response" if data else "empty HTTP response")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise ConnectionError(f"not an HTTP response: {status_line[:60]!r}")
+    reply_headers: dict[str, str] = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        key = name.strip().lower()
+        reply_headers[key] = (
+            f"{reply_headers[key]}, {value.strip()}" if key in reply_headers else value.strip()
+        )
+    if "chunked" in reply_headers.get("transfer-encoding", "").lower():
+        rest = _dechunk(rest)
+    elif reply_headers.get("content-length", "").isdigit():
+        rest = rest[: int(reply_headers["content-length"])]
+    return HttpReply(int(parts[1]), reply_headers, rest)
+
+
+def _dechunk(data: bytes) -> bytes:
+    out, position = bytearray(), 0
+    while True:
+        end = data.find(b"\r\n", position)
+        if end < 0:
+            break
+        size = int(data[position:end].split(b";")[0] or b"0", 16)
+        if size == 0:
+            break
+        out += data[end + 2 : end + 2 + size]
+        position = end + 2 + size + 2
+    return bytes(out)
 
 
 def basic_auth(user: str, password: str) -> dict[str, str]:

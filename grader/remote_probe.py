@@ -250,7 +250,9 @@ def main():
             entry["mtime"] = st.st_mtime
             text = data.decode("utf-8", "replace")
             entry["lines"] = [
-                [n, line] for n, line in enumerate(text.splitlines(), 1) if line.strip() and line.lstrip()[0] not in "#;"
+                [n, line]
+                for n, line in enumerate(text.splitlines(), 1)
+                if line.strip() and line.lstrip()[0] not in "#;"
             ]
             entry["truncated"] = len(data) >= MAX_FILE
         files.append(entry)

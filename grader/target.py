@@ -42,12 +42,14 @@ def resolve_target(
     if os.path.isfile(path):
         try:
             entry = dict(paramiko.SSHConfig.from_path(path).lookup(host))
-        except (OSError, paramiko.SSHException, ValueError):
-            entry = {}
+        except (OSError, paramiko.SSHException, ValueError, ImportError):
+            entry = {}  # an unusable ssh_config (or a `Match exec` line) is ignored, not fatal
     identity = entry.get("identityfile")
     config_key = None
     if isinstance(identity, list):
-        config_key = next((os.path.expanduser(k) for k in identity if os.path.isfile(os.path.expanduser(k))), None)
+        config_key = next(
+            (os.path.expanduser(k) for k in identity if os.path.isfile(os.path.expanduser(k))), None
+        )
     config_port = entry.get("port")
     return Target(
         name=name or host,

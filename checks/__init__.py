@@ -1,0 +1,99 @@
+"""The 과제 checks, in report order. Ids are stable: reports and scoreboards key on them."""
+
+from __future__ import annotations
+
+from checks import account, advisories, configuration, services
+from checks.model import Advisory, AdvisorySpec, CheckSpec, Outcome, Status, Verdict
+from grader.facts import Facts
+from grader.i18n import t
+from grader.settings import CourseSettings
+
+CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec("redis.running", t("Redis 실행", "Redis running"), "3.2 Redis 세팅", services.redis_running),
+    CheckSpec("mysql.running", t("MySQL 실행", "MySQL running"), "3.3 MySQL 세팅", services.mysql_running),
+    CheckSpec(
+        "airflow.webserver",
+        t("Airflow 웹서버", "Airflow webserver"),
+        "3.4 Airflow 설치 및 세팅",
+        services.webserver,
+    ),
+    CheckSpec(
+        "airflow.scheduler",
+        t("Airflow 스케줄러", "Airflow scheduler"),
+        "3.4 Airflow 설치 및 세팅",
+        services.scheduler,
+    ),
+    CheckSpec(
+        "airflow.worker", t("Celery 워커", "Celery worker"), "3.4 Airflow 설치 및 세팅", services.worker
+    ),
+    CheckSpec(
+        "config.executor",
+        t("Executor = CeleryExecutor", "Executor = CeleryExecutor"),
+        "3.4 airflow.cfg",
+        configuration.executor,
+    ),
+    CheckSpec(
+        "config.metadata_db",
+        t("메타 DB = MySQL", "Metadata DB = MySQL"),
+        "3.4 airflow.cfg",
+        configuration.metadata_db,
+    ),
+    CheckSpec(
+        "config.broker", t("브로커 = Redis", "Broker = Redis"), "3.4 airflow.cfg", configuration.broker
+    ),
+    CheckSpec(
+        "config.result_backend",
+        t("결과 백엔드 = db+mysql", "Result backend = db+mysql"),
+        "3.4 airflow.cfg",
+        configuration.result_backend,
+    ),
+    CheckSpec("account.champion", t("챔피언 계정", "Champion account"), "과제 2", account.champion),
+)
+
+ADVISORIES: tuple[AdvisorySpec, ...] = (
+    AdvisorySpec("redis.open_without_password", advisories.redis_open),
+    AdvisorySpec("db.mariadb", advisories.mariadb),
+    AdvisorySpec("eol.os", advisories.eol_os),
+    AdvisorySpec("eol.mysql", advisories.eol_mysql),
+    AdvisorySpec("eol.airflow", advisories.eol_airflow),
+    AdvisorySpec("node.smaller_than_guide", advisories.small_instance),
+    AdvisorySpec("config.catchup", advisories.catchup),
+    AdvisorySpec("api.basic_auth", advisories.api_auth),
+    AdvisorySpec("config.env_unverified", advisories.env_hidden),
+)
+
+CHECK_IDS = tuple(c.id for c in CHECKS)
+
+
+def judge(facts: Facts, settings: CourseSettings, only: set[str] | None = None) -> list[Verdict]:
+    """Run every check (or those in `only`) on the facts; never raises for a bad fact."""
+    verdicts = []
+    for spec in CHECKS:
+        if only and spec.id not in only and spec.id.split(".")[0] not in only:
+            continue
+        try:
+            outcome = spec.judge(facts, settings)
+        except Exception as exc:  # a bug in one check must not hide the others
+            outcome = Outcome(
+                Status.ERROR, [t("검사 중 내부 오류: {e}", "Internal error in this check: {e}", e=repr(exc))]
+            )
+        max_points = settings.points_for(spec.id)
+        if outcome.status is Status.NOT_APPLICABLE:
+            max_points = 0
+        points = max_points if outcome.status.passed else 0
+        verdicts.append(
+            Verdict(spec.id, spec.title, outcome.status, points, max_points, outcome.evidence, outcome.hint)
+        )
+    return verdicts
+
+
+def advise(facts: Facts, settings: CourseSettings) -> list[Advisory]:
+    out = []
+    for spec in ADVISORIES:
+        try:
+            message = spec.judge(facts, settings)
+        except Exception:  # advisories are best effort
+            message = None
+        if message is not None:
+            out.append(Advisory(spec.id, message))
+    return out

@@ -1,0 +1,188 @@
+"""The champion account (과제 2): exists in the metadata DB Airflow uses, has the role, and logs in."""
+
+from __future__ import annotations
+
+from checks.model import Hint, Outcome, Status
+from grader.facts import Facts
+from grader.i18n import Text, t
+from grader.settings import CourseSettings
+
+
+def _create_hint(settings: CourseSettings) -> Hint:
+    c = settings.champion
+    return Hint(
+        "champion-missing",
+        t(
+            "과제 2: `airflow users create -r {role} -u {user} -p '<공지된 비밀번호>' -e <이메일> -f {user} -l <성>`으로 챔피언 계정을 만드세요.",
+            "Assignment 2: create the champion with `airflow users create -r {role} -u {user} -p '<published password>' -e <email> -f {user} -l <last>`.",
+            role=c.role,
+            user=c.username,
+        ),
+    )
+
+
+def champion(facts: Facts, settings: CourseSettings) -> Outcome:
+    c = settings.champion
+    evidence: list[Text] = []
+    row = facts.mysql.champion if facts.mysql else None
+    web = facts.web
+    db_known = row is not None
+    if row is not None:
+        if not row.exists:
+            evidence.append(
+                t(
+                    "메타 DB(ab_user)에 {u} 사용자가 없습니다",
+                    "No user {u} in the metadata DB (ab_user)",
+                    u=c.username,
+                )
+            )
+            return Outcome(Status.FAIL, evidence, _create_hint(settings))
+        evidence.append(
+            t(
+                "메타 DB: {u} 존재, 역할 {roles}, {active}",
+                "Metadata DB: {u} exists, roles {roles}, {active_en}",
+                u=c.username,
+                roles=", ".join(row.roles) or "없음",
+                active="활성" if row.active else "비활성",
+                active_en="active" if row.active else "inactive",
+            )
+        )
+        if c.role not in row.roles:
+            return Outcome(
+                Status.FAIL,
+                evidence,
+                Hint(
+                    "champion-role",
+                    t(
+                        "{u}의 역할이 {role}이 아닙니다: `airflow users add-role -u {u} -r {role}` (필요하면 `airflow users remove-role -u {u} -r <다른 역할>`).",
+                        "{u} does not have role {role}: `airflow users add-role -u {u} -r {role}` (and remove-role for others if needed).",
+                        u=c.username,
+                        role=c.role,
+                    ),
+                ),
+            )
+        if row.active is False:
+            return Outcome(
+                Status.FAIL,
+                evidence,
+                Hint(
+                    "champion-inactive",
+                    t(
+                        "{u} 계정이 비활성 상태입니다. 웹 UI(Security → List Users)에서 활성화하세요.",
+                        "{u} is inactive; activate it in the web UI (Security → List Users).",
+                        u=c.username,
+                    ),
+                ),
+            )
+        if row.password_matches is False:
+            evidence.append(
+                t(
+                    "저장된 비밀번호가 공지된 비밀번호와 다릅니다",
+                    "The stored password differs from the published one",
+                )
+            )
+            return Outcome(
+                Status.FAIL,
+                evidence,
+                Hint(
+                    "champion-password",
+                    t(
+                        "{u}의 비밀번호가 다릅니다. 이 Airflow에서는 `airflow users reset-password`가 실패하므로 `airflow users delete -u {u}` 후 다시 만들거나 웹 UI에서 바꾸세요.",
+                        "{u}'s password differs. `airflow users reset-password` fails on this Airflow: `airflow users delete -u {u}` and create it again, or change it in the web UI.",
+                        u=c.username,
+                    ),
+                ),
+            )
+        if row.password_matches:
+            evidence.append(
+                t(
+                    "저장된 비밀번호 해시가 공지된 비밀번호와 일치",
+                    "Stored password hash matches the published password",
+                )
+            )
+    # A real login on the running webserver.
+    if web and web.login_result == "ok":
+        how = {"api-basic": "REST API (basic auth)", "form": "로그인 화면", "jwt": "POST /auth/token"}.get(
+            web.login_method or "", "?"
+        )
+        how_en = {"api-basic": "REST API (basic auth)", "form": "login form", "jwt": "POST /auth/token"}.get(
+            web.login_method or "", "?"
+        )
+        evidence.append(
+            t(
+                "웹서버에 {u}로 로그인 성공 ({how})",
+                "Logged in to the webserver as {u} ({how_en})",
+                u=c.username,
+                how=how,
+                how_en=how_en,
+            )
+        )
+        if web.login_roles is not None and c.role not in web.login_roles:
+            return Outcome(
+                Status.FAIL,
+                evidence,
+                Hint(
+                    "champion-role",
+                    t(
+                        "웹서버가 본 {u}의 역할에 {role}이 없습니다.",
+                        "The webserver does not list role {role} for {u}.",
+                        u=c.username,
+                        role=c.role,
+                    ),
+                ),
+            )
+        if not db_known and web.login_roles is None:
+            evidence.append(
+                t(
+                    "역할은 확인하지 못했습니다 (메타 DB 조회 불가)",
+                    "Role not verified (metadata DB not readable)",
+                )
+            )
+            return Outcome(Status.WARN, evidence)
+        return Outcome(Status.PASS, evidence)
+    if web and web.login_result == "denied":
+        evidence.append(
+            t("웹서버 로그인 거부 (HTTP {s})", "Webserver refused the login (HTTP {s})", s=web.login_status)
+        )
+        return Outcome(
+            Status.FAIL,
+            evidence,
+            _create_hint(settings)
+            if not db_known
+            else Hint(
+                "champion-login-denied",
+                t(
+                    "DB에는 계정이 있지만 웹서버가 로그인을 거부합니다. 웹서버가 같은 메타 DB를 쓰는지 확인하세요.",
+                    "The account is in the DB but the webserver refuses the login; check the webserver uses the same metadata DB.",
+                ),
+            ),
+        )
+    if web and web.login_result == "rate_limited":
+        evidence.append(
+            t(
+                "로그인 화면이 잠시 시도를 제한했습니다 (HTTP 429): DB의 비밀번호 해시로 판단합니다",
+                "The login form is rate-limited (HTTP 429): judged by the stored hash",
+            )
+        )
+    if db_known and row and row.password_matches:
+        return Outcome(Status.PASS, evidence)
+    if db_known:
+        evidence.append(t("로그인을 확인하지 못했습니다", "Login could not be verified"))
+        return Outcome(Status.WARN, evidence)
+    evidence.append(
+        t(
+            "메타 DB도 웹서버 로그인도 확인할 수 없습니다",
+            "Neither the metadata DB nor a webserver login could be checked",
+        )
+    )
+    return Outcome(
+        Status.ERROR,
+        evidence,
+        Hint(
+            "champion-unverifiable",
+            t(
+                "MySQL 설정(config.metadata_db)과 웹서버를 먼저 해결하면 계정을 확인할 수 있습니다.",
+                "Fix the MySQL settings (config.metadata_db) and the webserver first; then the account can be checked.",
+            ),
+        ),
+    )

@@ -1,0 +1,106 @@
+"""Which running process is which service, by its program and title (never by a grep of `ps`).
+
+Titles matter: Airflow and Celery retitle their processes (setproctitle), e.g.
+`[celeryd: celery@host:MainProcess] -active- (celery worker)` or `gunicorn: master [airflow-webserver]`.
+Zombies are never a running service.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from grader.facts import Facts, Proc
+
+REDIS_SERVERS = {"redis-server", "redis6-server"}
+MYSQL_SERVERS = {"mysqld", "mariadbd"}
+
+
+def _program(proc: Proc) -> str:
+    first = proc.argv[0] if len(proc.argv) > 1 else proc.title.split(" ", 1)[0]
+    return posixpath.basename(first) if first else ""
+
+
+def airflow_subcommand(proc: Proc) -> str | None:
+    """`airflow scheduler` -> "scheduler"; `airflow celery worker` -> "celery worker"; titles too."""
+    # A retitled process (setproctitle) shows its whole title as one argv element.
+    argv = proc.argv if len(proc.argv) > 1 else proc.title.split()
+    for index, arg in enumerate(argv[:3]):
+        if posixpath.basename(arg) == "airflow" and index + 1 < len(argv):
+            words = [a for a in argv[index + 1 : index + 3] if not a.startswith("-")]
+            if words and words[0] == "celery" and len(words) > 1:
+                return f"celery {words[1]}"
+            return words[0] if words else None
+    title = proc.title
+    match = re.match(
+        r"airflow (api_server|api-server|scheduler|webserver|dag-processor|dag_processor|triggerer)\b", title
+    )
+    if match:
+        return match.group(1).replace("_", "-")
+    return None
+
+
+def is_redis_server(proc: Proc) -> bool:
+    if proc.zombie:
+        return False
+    if _program(proc) in REDIS_SERVERS:
+        return "[sentinel]" not in proc.title
+    first = proc.title.split(" ", 1)[0]
+    return first in REDIS_SERVERS and "[sentinel]" not in proc.title
+
+
+def is_mysql_server(proc: Proc) -> bool:
+    return not proc.zombie and _program(proc) in MYSQL_SERVERS
+
+
+def is_webserver(proc: Proc) -> bool:
+    """Airflow 2 webserver: the `airflow webserver` parent or its gunicorn master."""
+    if proc.zombie:
+        return False
+    return airflow_subcommand(proc) == "webserver" or "gunicorn: master [airflow-webserver]" in proc.title
+
+
+def is_api_server(proc: Proc) -> bool:
+    """Airflow 3 `airflow api-server` (title `airflow api_server -- host:... port:...`)."""
+    return not proc.zombie and airflow_subcommand(proc) in ("api-server", "api_server")
+
+
+def is_scheduler(proc: Proc) -> bool:
+    if proc.zombie or "DagFileProcessorManager" in proc.title:
+        return False
+    return airflow_subcommand(proc) == "scheduler"
+
+
+def is_dag_processor(proc: Proc) -> bool:
+    return not proc.zombie and airflow_subcommand(proc) in ("dag-processor", "dag_processor")
+
+
+def is_celery_worker(proc: Proc) -> bool:
+    """The Celery worker's main process started by `airflow celery worker`."""
+    if proc.zombie:
+        return False
+    if airflow_subcommand(proc) == "celery worker":
+        return True
+    return bool(re.match(r"\[celeryd: [^\]]*:MainProcess\]", proc.title)) and "(celery worker" in proc.title
+
+
+def is_celery_pool_child(proc: Proc) -> bool:
+    return not proc.zombie and bool(re.match(r"\[celeryd: [^\]]*:ForkPoolWorker-\d+\]", proc.title))
+
+
+def is_local_executor_worker(proc: Proc) -> bool:
+    return not proc.zombie and "-- LocalExecutor" in proc.title
+
+
+def is_airflow_process(proc: Proc) -> bool:
+    return (
+        any(
+            test(proc)
+            for test in (is_webserver, is_api_server, is_scheduler, is_dag_processor, is_celery_worker)
+        )
+        or airflow_subcommand(proc) is not None
+    )
+
+
+def find(facts: Facts, test) -> list[Proc]:  # type: ignore[no-untyped-def]
+    return [p for p in facts.processes if test(p)]

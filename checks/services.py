@@ -1,0 +1,344 @@
+"""The services of the 과제 run, and answer in their own protocol: Redis, MySQL, webserver,
+scheduler, Celery worker."""
+
+from __future__ import annotations
+
+from checks import processes as P
+from checks.model import Hint, Outcome, Status
+from grader.facts import Facts, Proc
+from grader.i18n import Text, t
+from grader.settings import CourseSettings
+
+
+def _pids(procs: list[Proc]) -> str:
+    return ", ".join(str(p.pid) for p in procs[:5])
+
+
+def is_al2023(facts: Facts) -> bool:
+    return facts.host.os_id == "amzn" and facts.host.os_version.startswith("2023")
+
+
+def redis_running(facts: Facts, settings: CourseSettings) -> Outcome:
+    procs = P.find(facts, P.is_redis_server)
+    redis = facts.redis
+    evidence: list[Text] = []
+    if procs:
+        evidence.append(
+            t(
+                "redis-server 프로세스 실행 중 (pid {pids})",
+                "redis-server process running (pid {pids})",
+                pids=_pids(procs),
+            )
+        )
+    else:
+        evidence.append(t("redis-server 프로세스가 없습니다", "No redis-server process"))
+    answered = bool(redis and (redis.reachable or (redis.reply or "").startswith("-")))
+    if redis and redis.reachable:
+        evidence.append(
+            t(
+                "{host}:{port} PING → PONG (Redis {v})",
+                "{host}:{port} PING → PONG (Redis {v})",
+                host=redis.host,
+                port=redis.port,
+                v=redis.version or "?",
+            )
+        )
+    elif redis and answered:
+        evidence.append(
+            t(
+                "{host}:{port}가 Redis로 응답: {r}",
+                "{host}:{port} answered as Redis: {r}",
+                host=redis.host,
+                port=redis.port,
+                r=redis.reply,
+            )
+        )
+    elif redis:
+        evidence.append(
+            t(
+                "{host}:{port}에 PING 응답 없음 ({e})",
+                "No PING answer at {host}:{port} ({e})",
+                host=redis.host,
+                port=redis.port,
+                e=redis.error or redis.reply,
+            )
+        )
+    if procs and answered:
+        return Outcome(Status.PASS, evidence)
+    start = "sudo systemctl start redis6" if is_al2023(facts) else "sudo service redis start"
+    hint = Hint(
+        "redis-not-running",
+        t(
+            "가이드 3.2 Redis 세팅: `{cmd}`로 Redis를 시작하고 `ps -ef | grep redis`로 redis-server를 확인하세요.",
+            "Guide 3.2 (Redis): start Redis with `{cmd}` and confirm redis-server with `ps -ef | grep redis`.",
+            cmd=start,
+        ),
+    )
+    if procs and not answered:
+        hint = Hint(
+            "redis-no-answer",
+            t(
+                "redis-server는 떠 있지만 {port} 포트에서 응답하지 않습니다. /etc/redis.conf의 bind·port 설정과 broker_url의 포트가 같은지 확인하세요 (가이드 3.2).",
+                "redis-server runs but does not answer on port {port}. Check bind/port in /etc/redis.conf against broker_url (guide 3.2).",
+                port=redis.port if redis else settings.ports.redis,
+            ),
+        )
+    return Outcome(Status.FAIL, evidence, hint)
+
+
+def mysql_running(facts: Facts, settings: CourseSettings) -> Outcome:
+    procs = P.find(facts, P.is_mysql_server)
+    mysql = facts.mysql
+    evidence: list[Text] = []
+    if procs:
+        names = sorted({p.argv[0].rsplit("/", 1)[-1] for p in procs if p.argv})
+        evidence.append(
+            t(
+                "{names} 프로세스 실행 중 (pid {pids})",
+                "{names} running (pid {pids})",
+                names="/".join(names),
+                pids=_pids(procs),
+            )
+        )
+    else:
+        evidence.append(t("mysqld/mariadbd 프로세스가 없습니다", "No mysqld/mariadbd process"))
+    if mysql and mysql.server_version:
+        evidence.append(
+            t(
+                "{host}:{port} 접속 인사(handshake) 응답: 서버 {v}",
+                "{host}:{port} answered the handshake: server {v}",
+                host=mysql.host,
+                port=mysql.port,
+                v=mysql.server_version,
+            )
+        )
+    elif mysql:
+        evidence.append(
+            t(
+                "{host}:{port} 응답 없음 ({e})",
+                "No answer at {host}:{port} ({e})",
+                host=mysql.host,
+                port=mysql.port,
+                e=mysql.greeting_error,
+            )
+        )
+    if procs and mysql and mysql.server_version:
+        if mysql.is_mariadb:
+            evidence.append(
+                t(
+                    "MariaDB입니다. 가이드가 말하듯 Airflow는 MySQL 8을 권장합니다 (통과, 참고)",
+                    "This is MariaDB; as the guide says, Airflow recommends MySQL 8 (passes, note)",
+                )
+            )
+            return Outcome(
+                Status.WARN,
+                evidence,
+                Hint(
+                    "mysql-is-mariadb",
+                    t(
+                        "가이드 3.3: MySQL 8 커뮤니티 서버 설치를 권장합니다.",
+                        "Guide 3.3: installing MySQL 8 community server is recommended.",
+                    ),
+                ),
+            )
+        return Outcome(Status.PASS, evidence)
+    start = "sudo systemctl start mysqld" if is_al2023(facts) else "sudo service mysqld start"
+    return Outcome(
+        Status.FAIL,
+        evidence,
+        Hint(
+            "mysql-not-running",
+            t(
+                "가이드 3.3 MySQL 세팅: `{cmd}`로 MySQL을 시작하세요. 시작되지 않으면 /var/log/mysqld.log를 확인하세요.",
+                "Guide 3.3 (MySQL): start MySQL with `{cmd}`; if it does not start, read /var/log/mysqld.log.",
+                cmd=start,
+            ),
+        ),
+    )
+
+
+def _health_component(facts: Facts, name: str) -> dict | None:
+    health = facts.web.health if facts.web else None
+    value = health.get(name) if isinstance(health, dict) else None
+    return value if isinstance(value, dict) else None
+
+
+def webserver(facts: Facts, settings: CourseSettings) -> Outcome:
+    v3 = facts.airflow.major >= 3
+    procs = P.find(facts, P.is_api_server if v3 else P.is_webserver)
+    name = "api-server" if v3 else "webserver"
+    web = facts.web
+    evidence: list[Text] = []
+    if procs:
+        evidence.append(
+            t(
+                "airflow {n} 프로세스 실행 중 (pid {pids})",
+                "airflow {n} running (pid {pids})",
+                n=name,
+                pids=_pids(procs),
+            )
+        )
+    else:
+        evidence.append(t("airflow {n} 프로세스가 없습니다", "No airflow {n} process", n=name))
+    healthy = bool(web and web.health_status == 200 and _health_component(facts, "metadatabase") is not None)
+    if web and web.health_status is not None:
+        evidence.append(
+            t(
+                "GET :{port}{path} → HTTP {s}",
+                "GET :{port}{path} → HTTP {s}",
+                port=web.port,
+                path=web.health_path,
+                s=web.health_status,
+            )
+        )
+    elif web:
+        evidence.append(
+            t(":{port} 접속 실패 ({e})", ":{port} connection failed ({e})", port=web.port, e=web.error)
+        )
+    if procs and healthy:
+        return Outcome(Status.PASS, evidence)
+    cmd = "airflow api-server" if v3 else "airflow webserver -D"
+    if v3 and "airflow webserver" in facts.airflow.history:
+        hint = t(
+            "Airflow {v}에는 `airflow webserver`가 없습니다. 대신 `airflow api-server`를 실행하세요 (포트 {port}).",
+            "Airflow {v} has no `airflow webserver`; run `airflow api-server` instead (port {port}).",
+            v=facts.airflow.version,
+            port=web.port if web else 8080,
+        )
+        return Outcome(Status.FAIL, evidence, Hint("webserver-is-api-server", hint))
+    return Outcome(
+        Status.FAIL,
+        evidence,
+        Hint(
+            "webserver-not-running",
+            t(
+                "가이드 3.4: `{cmd}`로 웹서버를 띄우고 브라우저에서 {{DNS}}:{port}에 접속되는지 확인하세요. 이미 떠 있다면 로그에서 포트 충돌이나 DB 오류를 찾으세요.",
+                "Guide 3.4: start it with `{cmd}` and open {{DNS}}:{port} in a browser. If it runs, look for a port clash or DB error in its log.",
+                cmd=cmd,
+                port=web.port if web else settings.ports.webserver,
+            ),
+        ),
+    )
+
+
+def scheduler(facts: Facts, settings: CourseSettings) -> Outcome:
+    procs = P.find(facts, P.is_scheduler)
+    evidence: list[Text] = []
+    if procs:
+        evidence.append(
+            t(
+                "airflow scheduler 프로세스 실행 중 (pid {pids})",
+                "airflow scheduler running (pid {pids})",
+                pids=_pids(procs),
+            )
+        )
+    else:
+        evidence.append(t("airflow scheduler 프로세스가 없습니다", "No airflow scheduler process"))
+    component = _health_component(facts, "scheduler")
+    heartbeat_ok = None
+    if component is not None:
+        heartbeat_ok = component.get("status") == "healthy"
+        evidence.append(
+            t(
+                "웹서버 health: scheduler {s} (마지막 heartbeat {hb})",
+                "Webserver health: scheduler {s} (last heartbeat {hb})",
+                s=component.get("status"),
+                hb=component.get("latest_scheduler_heartbeat"),
+            )
+        )
+    elif facts.mysql and facts.mysql.scheduler_heartbeat_age is not None:
+        age = facts.mysql.scheduler_heartbeat_age
+        heartbeat_ok = age <= settings.scheduler_heartbeat_seconds
+        evidence.append(
+            t(
+                "메타 DB의 마지막 scheduler heartbeat: {age:.0f}초 전",
+                "Last scheduler heartbeat in the metadata DB: {age:.0f}s ago",
+                age=age,
+            )
+        )
+    if procs and heartbeat_ok:
+        return Outcome(Status.PASS, evidence)
+    if procs and heartbeat_ok is None:
+        evidence.append(
+            t(
+                "heartbeat를 확인할 수 없습니다 (웹서버·메타 DB 모두 응답 없음)",
+                "Cannot see a heartbeat (neither webserver nor metadata DB answered)",
+            )
+        )
+        return Outcome(
+            Status.ERROR,
+            evidence,
+            Hint(
+                "scheduler-no-heartbeat",
+                t(
+                    "웹서버와 MySQL을 먼저 살리면 scheduler 상태를 판단할 수 있습니다.",
+                    "Bring up the webserver and MySQL first so the scheduler can be judged.",
+                ),
+            ),
+        )
+    return Outcome(
+        Status.FAIL,
+        evidence,
+        Hint(
+            "scheduler-not-running",
+            t(
+                "가이드 3.4 기본 명령어: `airflow scheduler -D`로 scheduler를 띄우세요. 떠 있는데 heartbeat가 없으면 scheduler 로그에서 DB 연결 오류를 확인하세요.",
+                "Guide 3.4: start it with `airflow scheduler -D`. If it runs without a heartbeat, look for DB errors in its log.",
+            ),
+        ),
+    )
+
+
+def worker(facts: Facts, settings: CourseSettings) -> Outcome:
+    procs = P.find(facts, P.is_celery_worker)
+    children = P.find(facts, P.is_celery_pool_child)
+    evidence: list[Text] = []
+    if not procs:
+        evidence.append(t("airflow celery worker 프로세스가 없습니다", "No airflow celery worker process"))
+        return Outcome(
+            Status.FAIL,
+            evidence,
+            Hint(
+                "worker-not-running",
+                t(
+                    "가이드 3.4 기본 명령어: `airflow celery worker -D`로 Celery worker를 띄우세요.",
+                    "Guide 3.4: start a Celery worker with `airflow celery worker -D`.",
+                ),
+            ),
+        )
+    evidence.append(
+        t(
+            "Celery worker 실행 중 (pid {pids}, 작업 프로세스 {n}개)",
+            "Celery worker running (pid {pids}, {n} pool processes)",
+            pids=_pids(procs),
+            n=len(children),
+        )
+    )
+    broker_port = facts.redis.port if facts.redis else settings.ports.redis
+    if any(facts.connected_to(p.pid, broker_port) for p in procs):
+        evidence.append(
+            t(
+                "worker가 브로커(:{port})에 연결되어 있음",
+                "The worker is connected to the broker (:{port})",
+                port=broker_port,
+            )
+        )
+        return Outcome(Status.PASS, evidence)
+    evidence.append(
+        t(
+            "worker의 브로커(:{port}) 연결이 보이지 않습니다",
+            "No broker connection (:{port}) seen from the worker",
+            port=broker_port,
+        )
+    )
+    return Outcome(
+        Status.WARN,
+        evidence,
+        Hint(
+            "worker-no-broker",
+            t(
+                "worker는 떠 있지만 Redis 브로커에 연결되어 있지 않습니다. Redis를 확인하고 worker 로그에 `ready.`가 있는지 보세요.",
+                "The worker runs but is not connected to the Redis broker. Check Redis and look for `ready.` in the worker log.",
+            ),
+        ),
+    )

@@ -1,0 +1,130 @@
+"""`grade`: judge a trainee's Airflow node over SSH and report in Korean (or English)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import checks
+from grader.facts import Facts
+from grader.report import write_json, write_table
+from grader.runner import TargetResult, exit_code, grade_target, judge_facts
+from grader.settings import CourseSettings, SettingsError, load_settings
+from grader.target import Target, resolve_target
+from grader.transport import default_known_hosts
+
+USAGE_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grade",
+        description="연수생의 Airflow Single Node(EC2)를 SSH로 점검해 과제를 채점합니다. 노드는 읽기만 하고 바꾸지 않습니다.",
+        epilog="종료 코드: 0 모두 통과, 1 실패 항목 있음, 3 채점할 수 없는 노드 있음, 2 사용법 오류",
+    )
+    where = parser.add_argument_group("대상 노드")
+    where.add_argument("--host", help="노드 주소 (퍼블릭 DNS/IP 또는 ~/.ssh/config의 Host 별칭)")
+    where.add_argument("--port", type=int, help="SSH 포트 (기본 22)")
+    where.add_argument("--user", help="SSH 사용자 (기본 ec2-user)")
+    where.add_argument("--key", help="SSH 개인 키(.pem) 경로 (없으면 ssh-agent와 ~/.ssh/config)")
+    where.add_argument("--name", help="보고서에 쓸 연수생 이름 (기본: 호스트)")
+    options = parser.add_argument_group("채점")
+    options.add_argument(
+        "--config", help="과정 설정 TOML (챔피언 계정, 점수, 포트; docs/course.example.toml)"
+    )
+    options.add_argument(
+        "--format", choices=("table", "json"), default="table", help="출력 형식 (기본 table)"
+    )
+    options.add_argument("--lang", choices=("ko", "en"), default="ko", help="출력 언어 (기본 ko)")
+    options.add_argument("--timeout", type=float, default=20.0, help="노드 하나의 제한 시간, 초 (기본 20)")
+    options.add_argument("--only", help="이 항목만 채점 (쉼표로 구분: redis.running,config 등)")
+    options.add_argument(
+        "--known-hosts", help="grader 전용 known_hosts 파일 (기본 ~/.local/state/airflow-grader/known_hosts)"
+    )
+    options.add_argument("--ssh-config", help="ssh_config 파일 (기본 ~/.ssh/config)")
+    facts = parser.add_argument_group("기록된 사실")
+    facts.add_argument("--save-facts", metavar="FILE", help="수집한 사실을 JSON으로 저장 (비밀번호 없음)")
+    facts.add_argument("--from-facts", metavar="FILE", help="노드에 접속하지 않고 저장된 사실을 채점")
+    return parser
+
+
+def _fail_usage(parser: argparse.ArgumentParser, message: str) -> int:
+    parser.print_usage(sys.stderr)
+    print(f"grade: 오류: {message}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.host and not args.from_facts:
+        return _fail_usage(parser, "--host 또는 --from-facts가 필요합니다")
+    if args.timeout <= 0:
+        return _fail_usage(parser, "--timeout은 0보다 커야 합니다")
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as exc:
+        return _fail_usage(parser, str(exc))
+    unknown = set(settings.points) - set(checks.CHECK_IDS)
+    if unknown:
+        return _fail_usage(parser, f"설정의 [points]에 없는 항목 id: {', '.join(sorted(unknown))}")
+    only = {x.strip() for x in args.only.split(",") if x.strip()} if args.only else None
+    if only:
+        valid = set(checks.CHECK_IDS) | {c.split(".")[0] for c in checks.CHECK_IDS}
+        bad = only - valid
+        if bad:
+            return _fail_usage(parser, f"알 수 없는 항목: {', '.join(sorted(bad))}")
+
+    if args.from_facts:
+        result = _from_facts(args, settings, only)
+        if result is None:
+            return USAGE_ERROR
+    else:
+        target = resolve_target(
+            args.host,
+            name=args.name,
+            port=args.port,
+            user=args.user,
+            key=args.key,
+            ssh_config_path=args.ssh_config,
+        )
+        known_hosts = Path(args.known_hosts) if args.known_hosts else default_known_hosts()
+        result = grade_target(target, settings, known_hosts=known_hosts, timeout=args.timeout, only=only)
+        if args.save_facts and result.facts is not None:
+            result.facts.save(Path(args.save_facts))
+    results = [result]
+    try:
+        if args.format == "json":
+            write_json(results, lang=args.lang)
+        else:
+            write_table(results, lang=args.lang)
+    except BrokenPipeError:
+        pass
+    return exit_code(results)
+
+
+def _from_facts(
+    args: argparse.Namespace, settings: CourseSettings, only: set[str] | None
+) -> TargetResult | None:
+    path = Path(args.from_facts)
+    try:
+        facts = Facts.load(path)
+    except FileNotFoundError:
+        print(f"grade: 오류: 파일이 없습니다: {path}", file=sys.stderr)
+        return None
+    except (OSError, ValueError, TypeError, KeyError, json.JSONDecodeError) as exc:
+        print(
+            f"grade: 오류: 사실 파일을 읽을 수 없습니다: {path} ({exc.__class__.__name__})", file=sys.stderr
+        )
+        return None
+    name = args.name or facts.host.hostname or path.stem
+    target = Target(
+        name=name, host=args.host or facts.host.hostname, hostname=args.host or "", user=facts.host.user
+    )
+    return judge_facts(target, facts, settings, only)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""Gather a node's facts over one SSH session: the probe (one exec), then protocol probes
+through tunnels (Redis, MySQL, HTTP) in parallel over the same connection."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from concurrent.futures import ThreadPoolExecutor
+from importlib.resources import files
+from urllib.parse import unquote, urlsplit
+
+from grader import protocols
+from grader.facts import ChampionFacts, Facts, MysqlFacts, RedisFacts, WebFacts
+from grader.i18n import t
+from grader.observe import Resolved, observe
+from grader.redact import redact
+from grader.settings import CourseSettings
+from grader.transport import CommandTimeout, SshSession, TargetError
+
+PYTHONS = (
+    "python3",
+    "/usr/bin/python3",
+    "/usr/local/bin/python3",
+    "python3.12",
+    "python3.11",
+    "python3.9",
+    "python3.8",
+    "python3.7",
+)
+# Find a Python on the node (Airflow needs one) and feed it the probe on stdin.
+PROBE_COMMAND = (
+    "for p in " + " ".join(shlex.quote(p) for p in PYTHONS) + "; do "
+    'if command -v "$p" >/dev/null 2>&1; then exec "$p" -I -S -; fi; done; '
+    "echo '{\"no_python\": true}'"
+)
+
+
+def probe_source() -> bytes:
+    return files("grader").joinpath("remote_probe.py").read_bytes()
+
+
+def run_probe(session: SshSession) -> dict:
+    try:
+        result = session.run(PROBE_COMMAND, stdin=probe_source())
+    except CommandTimeout:
+        raise TargetError(
+            "timeout",
+            t(
+                "노드 점검 명령이 제한 시간 안에 끝나지 않았습니다",
+                "The probe command did not finish within the time limit",
+            ),
+        ) from None
+    text = result.stdout.decode("utf-8", "replace")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError:
+        detail = redact(
+            result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:][0]
+            if result.stderr.strip()
+            else ""
+        )
+        raise TargetError(
+            "error",
+            t(
+                "노드 점검 결과를 읽을 수 없습니다{trunc} (종료 코드 {code}) {detail}",
+                "Cannot read the probe's output{trunc} (exit {code}) {detail}",
+                trunc=" (출력이 너무 큼)" if result.truncated else "",
+                code=result.exit_status,
+                detail=detail,
+            ),
+        ) from None
+    if raw.get("no_python"):
+        raise TargetError(
+            "error",
+            t(
+                "노드에 python3가 없습니다 (Airflow가 설치되지 않은 노드)",
+                "No python3 on the node (Airflow cannot be installed there)",
+            ),
+        )
+    return raw
+
+
+def _url(value: str | None):  # type: ignore[no-untyped-def]
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value)
+        _ = parts.port
+        return parts
+    except ValueError:
+        return None
+
+
+def _redis(
+    session: SshSession, resolved: Resolved, settings: CourseSettings, secrets: set[str]
+) -> RedisFacts:
+    parts = _url(resolved.value("celery", "broker_url"))
+    if parts and parts.scheme in ("redis", "rediss"):
+        host, port, source = parts.hostname or "localhost", parts.port or 6379, "broker_url"
+        password = unquote(parts.password) if parts.password else None
+        username = unquote(parts.username) if parts.username else None
+    else:
+        host, port, source, password, username = "127.0.0.1", settings.ports.redis, "default", None, None
+    facts = RedisFacts(host=host, port=port, source=source)
+    try:
+        channel = session.open_tunnel(host, port)
+        try:
+            reply = protocols.redis_ping(channel, password, username)
+        finally:
+            channel.close()
+        facts.reachable, facts.reply, facts.version, facts.auth_used = (
+            reply.ok,
+            reply.reply,
+            reply.version,
+            reply.auth_used,
+        )
+    except (OSError, ConnectionError, ValueError) as exc:
+        facts.error = redact(str(exc) or exc.__class__.__name__, secrets)
+    return facts
+
+
+def _mysql(
+    session: SshSession, resolved: Resolved, settings: CourseSettings, secrets: set[str]
+) -> MysqlFacts:
+    parts = _url(resolved.value("database", "sql_alchemy_conn"))
+    is_mysql = bool(parts and parts.scheme.split("+")[0] == "mysql")
+    if is_mysql and parts:
+        host, port, source = parts.hostname or "localhost", parts.port or 3306, "sql_alchemy_conn"
+    else:
+        host, port, source = "127.0.0.1", settings.ports.mysql, "default"
+    facts = MysqlFacts(host=host, port=port, source=source)
+    timeout = min(5.0, session.deadline.remaining())
+    try:
+        channel = session.open_tunnel(host, port)
+        try:
+            if not (is_mysql and parts):  # only the handshake: is a MySQL server there at all?
+                facts.server_version = protocols.mysql_greeting(channel).server_version
+                return facts, None
+            facts.login_user = unquote(parts.username or "")
+            facts.database = parts.path.lstrip("/").split("?")[0] or None
+            answer = protocols.mysql_session(
+                channel,
+                user=facts.login_user,
+                password=unquote(parts.password or ""),
+                database=facts.database,
+                champion_user=settings.champion.username,
+                timeout=timeout,
+            )
+        finally:
+            channel.close()
+    except (OSError, ConnectionError, ValueError) as exc:
+        facts.greeting_error = redact(str(exc) or exc.__class__.__name__, secrets)
+        return facts, None
+    facts.server_version = answer.server_version
+    facts.login_error = redact(answer.login_error, secrets) if answer.login_error else None
+    facts.query_error = redact(answer.query_error, secrets) if answer.query_error else None
+    facts.tables_present = answer.tables_present
+    facts.scheduler_state = answer.scheduler_state
+    facts.scheduler_heartbeat_age = answer.scheduler_heartbeat_age
+    stored_hash = None
+    if answer.champion:
+        c = answer.champion
+        facts.champion = ChampionFacts(c.exists, c.active, c.roles, c.password_hash_method)
+        stored_hash = c.stored_hash
+    return facts, stored_hash
+
+
+def _web(
+    session: SshSession, resolved: Resolved, settings: CourseSettings, major: int, secrets: set[str]
+) -> WebFacts:
+    key = ("api", "port") if major >= 3 else ("webserver", "web_server_port")
+    try:
+        port = int(resolved.value(*key) or settings.ports.webserver)
+    except ValueError:
+        port = settings.ports.webserver
+    base = _url(resolved.value("webserver", "base_url"))
+    base_path = (base.path.rstrip("/") if base else "") if major < 3 else ""
+    facts = WebFacts(port=port, base_path=base_path)
+    facts.health_path = base_path + ("/api/v2/monitor/health" if major >= 3 else "/health")
+    host_header = f"localhost:{port}"
+    try:
+        channel = session.open_tunnel("127.0.0.1", port)
+        reply = protocols.http_request(channel, "GET", facts.health_path, host_header=host_header)
+        facts.health_status = reply.status
+        try:
+            body = reply.json()
+            facts.health = body if isinstance(body, dict) else None
+        except ValueError:
+            facts.health = None
+    except (OSError, ConnectionError, ValueError) as exc:
+        facts.error = redact(str(exc) or exc.__class__.__name__, secrets)
+        return facts
+    if major < 3:
+        _login_v2(session, facts, settings, host_header, secrets)
+    return facts
+
+
+def _login_v2(
+    session: SshSession, facts: WebFacts, settings: CourseSettings, host_header: str, secrets: set[str]
+) -> None:
+    """Log in as the champion: the REST API with basic auth when it is on, else the login form."""
+    user, password = settings.champion.username, settings.champion.password
+    prefix = facts.base_path
+    try:
+        reply = protocols.http_request(
+            session.open_tunnel("127.0.0.1", facts.port),
+            "GET",
+            f"{prefix}/api/v1/users/{user}",
+            host_header=host_header,
+            headers=protocols.basic_auth(user, password),
+        )
+        if reply.status == 200:
+            facts.login_method, facts.login_status, facts.login_result = "api-basic", 200, "ok"
+            try:
+                facts.login_roles = [r.get("name") for r in reply.json().get("roles", [])]
+            except (ValueError, AttributeError):
+                facts.login_roles = None
+            return
+        # 401/403: basic auth off (the guide's `auth_backend` trap) or wrong credentials.
+        page = protocols.http_request(
+            session.open_tunnel("127.0.0.1", facts.port), "GET", f"{prefix}/login/", host_header=host_header
+        )
+        token = protocols.csrf_token(page.body)
+        cookie = protocols.session_cookie(page.headers)
+        facts.login_method = "form"
+        if page.status != 200 or not token:
+            facts.login_result, facts.login_status = "error", page.status
+            facts.login_error = f"login page answered {page.status}"
+            return
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if cookie:
+            headers["Cookie"] = cookie
+        answer = protocols.http_request(
+            session.open_tunnel("127.0.0.1", facts.port),
+            "POST",
+            f"{prefix}/login/",
+            host_header=host_header,
+            headers=headers,
+            body=protocols.form_body({"csrf_token": token, "username": user, "password": password}),
+        )
+        facts.login_status = answer.status
+        location = answer.headers.get("location", "")
+        if answer.status == 429:
+            facts.login_result = "rate_limited"
+        elif answer.status in (302, 303) and "/login" not in location:
+            facts.login_result = "ok"
+        else:
+            facts.login_result = "denied"
+    except (OSError, ConnectionError, ValueError) as exc:
+        facts.login_result = "error"
+        facts.login_error = redact(str(exc) or exc.__class__.__name__, secrets)
+
+
+def gather(session: SshSession, settings: CourseSettings) -> tuple[Facts, set[str]]:
+    """Probe, then the protocol probes in parallel; returns the facts and the secrets seen."""
+    raw = run_probe(session)
+    facts, resolved = observe(raw)
+    secrets = resolved.secrets() | {settings.champion.password}
+    major = facts.airflow.major
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        redis_job = pool.submit(_redis, session, resolved, settings, secrets)
+        mysql_job = pool.submit(_mysql, session, resolved, settings, secrets)
+        web_job = pool.submit(_web, session, resolved, settings, major, secrets)
+        facts.redis = redis_job.result()
+        facts.mysql, stored_hash = mysql_job.result()
+        facts.web = web_job.result()
+    champion = facts.mysql.champion
+    if champion and champion.exists and stored_hash and (facts.web.login_result != "ok"):
+        # No real login proved the password: check it against the stored hash (~0.1 s of scrypt).
+        champion.password_matches = protocols.check_password_hash(stored_hash, settings.champion.password)
+    return facts, secrets

@@ -1,0 +1,305 @@
+"""From the probe's raw JSON to Facts, without I/O: processes, sockets, and the Airflow
+configuration the running processes really use (their AIRFLOW_HOME, cfg file, env overrides).
+
+The secrets the tunnel probes need (passwords from connection strings) come back separately
+in `Resolved`; Facts only ever see redacted values.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import struct
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from checks import processes as P
+from grader import airflow_config as cfg
+from grader.facts import (
+    AirflowFacts,
+    ConfigProblem,
+    Facts,
+    HostFacts,
+    Option,
+    Proc,
+    ProcDetail,
+    Socket,
+)
+from grader.redact import redact, redact_url
+
+DIST_VERSION = re.compile(
+    r"/apache_airflow(?P<kind>_core|_providers_fab|_providers_celery)?-(?P<version>[0-9][^/]*?)\.dist-info$"
+)
+
+
+@dataclass
+class Resolved:
+    """Raw effective settings (may contain passwords): only for the tunnel probes, never output."""
+
+    settings: dict[tuple[str, str], cfg.Setting] = field(default_factory=dict)
+
+    def value(self, section: str, key: str) -> str | None:
+        setting = self.settings.get((section, key))
+        return setting.value if setting else None
+
+    def secrets(self) -> set[str]:
+        from urllib.parse import unquote, urlsplit
+
+        found: set[str] = set()
+        for setting in self.settings.values():
+            if setting.value and "://" in setting.value:
+                try:
+                    password = urlsplit(setting.value).password
+                except ValueError:
+                    password = None
+                if password:
+                    found.update({password, unquote(password)})
+        return found
+
+
+def _hex_ip(text: str) -> str:
+    raw = bytes.fromhex(text)
+    if len(raw) == 4:
+        return socket.inet_ntop(socket.AF_INET, struct.pack("<I", int(text, 16)))
+    words = struct.unpack("<4I", raw)
+    packed = struct.pack(">4I", *words)
+    address = socket.inet_ntop(socket.AF_INET6, packed)
+    return address.removeprefix("::ffff:") if address.startswith("::ffff:") and "." in address else address
+
+
+def parse_sockets(rows: list[list[str]]) -> list[Socket]:
+    out = []
+    for state, local, remote, inode in rows:
+        try:
+            lip, lport = local.split(":")
+            rip, rport = remote.split(":")
+            out.append(
+                Socket(
+                    "listen" if state == "0A" else "established",
+                    _hex_ip(lip),
+                    int(lport, 16),
+                    _hex_ip(rip),
+                    int(rport, 16),
+                    int(inode),
+                )
+            )
+        except (ValueError, OSError):
+            continue
+    return out
+
+
+def parse_os_release(text: str | None) -> dict[str, str]:
+    values = {}
+    for line in (text or "").splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            values[key.strip()] = value.strip().strip('"')
+    return values
+
+
+def build_processes(raw: dict[str, Any]) -> list[Proc]:
+    users = {int(uid): entry[0] for uid, entry in raw.get("passwd", {}).items()}
+    procs = []
+    for p in raw.get("processes", []):
+        argv = p.get("argv") or []
+        title = " ".join(argv) if argv else f"[{p.get('comm', '')}]"
+        procs.append(
+            Proc(
+                pid=p["pid"],
+                ppid=p["ppid"],
+                uid=p.get("uid"),
+                user=users.get(p.get("uid")) if p.get("uid") is not None else None,
+                state=p.get("state", "?"),
+                elapsed=p.get("elapsed", 0.0),
+                title=title,
+                argv=argv,
+            )
+        )
+    return procs
+
+
+def build_details(raw: dict[str, Any]) -> tuple[list[ProcDetail], dict[int, dict[str, str]]]:
+    """Per-process details (names only) and, separately, the raw AIRFLOW_* environments."""
+    details, environments = [], {}
+    for d in raw.get("details", []):
+        env = dict(e.split("=", 1) for e in d.get("env", []) if "=" in e)
+        airflow_env = {k: v for k, v in env.items() if k.startswith("AIRFLOW")}
+        environments[d["pid"]] = airflow_env
+        inodes = []
+        paths = []
+        for target in d.get("fds", []):
+            match = re.fullmatch(r"socket:\[(\d+)\]", target)
+            if match:
+                inodes.append(int(match.group(1)))
+            else:
+                paths.append(target)
+        details.append(
+            ProcDetail(
+                pid=d["pid"],
+                environ_blank=bool(d.get("environ_blank")),
+                env_names=sorted(airflow_env),
+                airflow_home=env.get("AIRFLOW_HOME"),
+                airflow_config=env.get("AIRFLOW_CONFIG"),
+                cwd=d.get("cwd"),
+                site_packages=d.get("site_packages"),
+                socket_inodes=inodes,
+                paths=paths,
+            )
+        )
+    return details, environments
+
+
+def _ancestors(pid: int, by_pid: dict[int, Proc]) -> list[int]:
+    chain, seen = [], set()
+    while pid in by_pid and pid not in seen and pid > 1:
+        seen.add(pid)
+        chain.append(pid)
+        pid = by_pid[pid].ppid
+    return chain
+
+
+def _home_of(uid: int | None, raw: dict[str, Any]) -> str | None:
+    entry = raw.get("passwd", {}).get(str(uid)) if uid is not None else None
+    return entry[1] if entry else None
+
+
+def choose_environment(
+    procs: list[Proc], environments: dict[int, dict[str, str]], details: list[ProcDetail]
+) -> tuple[dict[str, str], int | None]:
+    """The AIRFLOW_* environment of the running Airflow: the first readable one among the
+    Airflow processes (scheduler first) and their ancestors (the shell that started them)."""
+    by_pid = {p.pid: p for p in procs}
+    readable = {d.pid for d in details if not d.environ_blank}
+    order = sorted(
+        (p for p in procs if P.is_airflow_process(p)),
+        key=lambda p: (not P.is_scheduler(p), not P.is_webserver(p), p.pid),
+    )
+    for proc in order:
+        for pid in _ancestors(proc.pid, by_pid):
+            if pid in readable:
+                return environments.get(pid, {}), pid
+    return {}, None
+
+
+def build_airflow(
+    raw: dict[str, Any],
+    procs: list[Proc],
+    details: list[ProcDetail],
+    env: dict[str, str],
+    env_pid: int | None,
+) -> tuple[AirflowFacts, Resolved]:
+    facts = AirflowFacts()
+    airflow_procs = [p for p in procs if P.is_airflow_process(p)]
+    # -- version: the install the running processes loaded, else any install found
+    sites = {
+        d.site_packages for d in details if d.site_packages and any(d.pid == p.pid for p in airflow_procs)
+    }
+    installs = raw.get("installs", [])
+    facts.installs = installs
+    running = [i for i in installs if any(i.startswith(s) for s in sites)]
+    for path in running + installs:
+        match = DIST_VERSION.search(path)
+        if not match:
+            continue
+        if match.group("kind") in (None, "_core") and facts.version is None:
+            facts.version = match.group("version")
+        if match.group("kind") == "_providers_fab" and facts.fab_provider is None:
+            facts.fab_provider = match.group("version")
+    # -- AIRFLOW_HOME: process environment, then the shell profile, then ~/airflow of the owner
+    user_home = raw.get("home", "")
+    owner_uid = airflow_procs[0].uid if airflow_procs else raw.get("uid")
+    owner_home = _home_of(owner_uid, raw) or user_home
+    if env_pid is not None and env.get("AIRFLOW_HOME"):
+        facts.home, facts.home_source = env["AIRFLOW_HOME"], f"env:{env_pid}"
+    else:
+        profile = [p for p in raw.get("profile", []) if p[2] == "AIRFLOW_HOME" and p[3]]
+        started_by_login_user = not airflow_procs or owner_uid == raw.get("uid")
+        if profile and started_by_login_user:
+            value = profile[-1][3].replace("${HOME}", user_home).replace("$HOME", user_home)
+            if value.startswith("~"):
+                value = user_home + value[1:]
+            facts.home, facts.home_source = value, f"profile:{profile[-1][0]}:{profile[-1][1]}"
+        else:
+            facts.home, facts.home_source = f"{owner_home.rstrip('/')}/airflow", f"default:{owner_uid}"
+    home = facts.home.rstrip("/") or "/"
+    config_path = env.get("AIRFLOW_CONFIG") if env_pid is not None else None
+    facts.config_path = config_path or f"{home}/airflow.cfg"
+    facts.env_readable = env_pid is not None
+    facts.env_overrides = sorted(k for k in env if k.startswith("AIRFLOW__"))
+    facts.history = _history_verbs(raw.get("history", []))
+    # -- the cfg file itself
+    file_entry = next((f for f in raw.get("files", []) if f.get("path") == facts.config_path), None)
+    file_values: dict[str, dict[str, str]] | None = None
+    lines: dict[tuple[str, str], int] = {}
+    if file_entry is None:
+        facts.config_state = "missing"
+    else:
+        facts.config_state = file_entry.get("state", "error")
+        facts.config_mtime = file_entry.get("mtime")
+        if facts.config_state == "ok":
+            text = cfg.text_from_numbered("\n".join(f"{n}:{line}" for n, line in file_entry.get("lines", [])))
+            try:
+                file_values, lines = cfg.parse_cfg(text)
+            except cfg.ConfigFileError as exc:
+                facts.config_state = "parse-error"
+                facts.config_problem = ConfigProblem(exc.kind, exc.line, exc.where)
+    facts.singular_auth_backend_ignored = cfg.singular_auth_backend_ignored(file_values)
+    settings = cfg.resolve(file_values, lines, env, facts.major, home, owner_home)
+    facts.options = {
+        f"{section}.{key}": Option(redact_url(s.value) if s.value is not None else None, s.origin, s.line)
+        for (section, key), s in settings.items()
+    }
+    return facts, Resolved(settings)
+
+
+def _history_verbs(lines: list[str]) -> list[str]:
+    verbs: list[str] = []
+    for line in lines:
+        for match in re.finditer(r"(?:^|[\s;&|])airflow\s+([a-z_-]+)(?:\s+([a-z_-]+))?", line):
+            words = [match.group(1)]
+            if match.group(1) in ("db", "users", "celery", "config", "dags") and match.group(2):
+                words.append(match.group(2))
+            verb = "airflow " + " ".join(words)
+            if verb not in verbs:
+                verbs.append(verb)
+    return verbs
+
+
+def build_host(raw: dict[str, Any]) -> HostFacts:
+    release = parse_os_release(raw.get("os_release"))
+    return HostFacts(
+        user=raw.get("user", ""),
+        uid=raw.get("uid", -1),
+        home=raw.get("home", ""),
+        hostname=raw.get("hostname", ""),
+        kernel=raw.get("kernel", ""),
+        os_id=release.get("ID", ""),
+        os_version=release.get("VERSION_ID", ""),
+        os_name=release.get("PRETTY_NAME", "") or (raw.get("system_release") or "").strip(),
+        nproc=raw.get("nproc"),
+        memtotal_kb=raw.get("memtotal_kb"),
+        python=raw.get("python", ""),
+    )
+
+
+def observe(raw: dict[str, Any]) -> tuple[Facts, Resolved]:
+    """Everything that can be known from the probe output alone."""
+    procs = build_processes(raw)
+    details, environments = build_details(raw)
+    env, env_pid = choose_environment(procs, environments, details)
+    airflow, resolved = build_airflow(raw, procs, details, env, env_pid)
+    secrets = resolved.secrets()
+    for proc in procs:  # a password typed on a command line stays on the node
+        proc.title = redact(proc.title, secrets)
+        proc.argv = [redact(a, secrets) for a in proc.argv]
+    facts = Facts(
+        host=build_host(raw),
+        collected_at=datetime.fromtimestamp(raw.get("now") or 0, UTC).isoformat(timespec="seconds"),
+        processes=procs,
+        sockets=parse_sockets(raw.get("net", [])),
+        details=details,
+        airflow=airflow,
+        problems=list(raw.get("problems", [])),
+    )
+    return facts, resolved

@@ -1,0 +1,104 @@
+"""Terminal and JSON reports of grading results."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TextIO
+
+from checks.model import Status
+from grader.runner import TargetResult
+
+ICONS = {
+    Status.PASS: "✅",
+    Status.WARN: "⚠️ ",
+    Status.FAIL: "❌",
+    Status.ERROR: "❓",
+    Status.NOT_APPLICABLE: "➖",
+}
+TARGET_STATUS_TEXT = {
+    "ko": {
+        "unreachable": "접속 불가",
+        "auth_failed": "SSH 인증 실패",
+        "host_key_mismatch": "호스트 키 불일치",
+        "timeout": "시간 초과",
+        "error": "오류",
+    },
+    "en": {
+        "unreachable": "unreachable",
+        "auth_failed": "SSH authentication failed",
+        "host_key_mismatch": "host key mismatch",
+        "timeout": "timeout",
+        "error": "error",
+    },
+}
+LABELS = {
+    "ko": {
+        "check": "항목",
+        "score": "점수",
+        "evidence": "근거",
+        "hint": "해결 방법",
+        "advice": "참고",
+        "total": "합계",
+    },
+    "en": {
+        "check": "Check",
+        "score": "Points",
+        "evidence": "Evidence",
+        "hint": "How to fix",
+        "advice": "Advisories",
+        "total": "Total",
+    },
+}
+
+
+def write_json(results: list[TargetResult], out: TextIO = sys.stdout, lang: str = "ko") -> None:
+    json.dump([r.to_json(lang) for r in results], out, ensure_ascii=False, indent=2)
+    out.write("\n")
+
+
+def write_table(results: list[TargetResult], out: TextIO = sys.stdout, lang: str = "ko") -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text as RichText
+
+    console = Console(file=out, width=None if out.isatty() else 140, highlight=False, soft_wrap=False)
+    labels = LABELS[lang]
+    for result in results:
+        target = result.target
+        head = f"{target.name} ({target.user}@{target.host}:{target.port})"
+        if result.status != "graded":
+            status = TARGET_STATUS_TEXT[lang].get(result.status, result.status)
+            console.print(f"[bold]{head}[/bold]  ❌ {status}")
+            if result.message:
+                console.print("  " + result.clean(result.message.render(lang)), markup=False)
+            console.print()
+            continue
+        version = result.airflow_version or "?"
+        console.print(f"[bold]{head}[/bold]  Airflow {version}  ({result.seconds:.2f}s)", markup=True)
+        table = Table(show_lines=True, expand=False)
+        table.add_column("", no_wrap=True)
+        table.add_column(labels["check"], no_wrap=True)
+        table.add_column(labels["score"], justify="right", no_wrap=True)
+        table.add_column(labels["evidence"], overflow="fold", max_width=70)
+        table.add_column(labels["hint"], overflow="fold", max_width=50)
+        for v in result.verdicts:
+            evidence = "\n".join("· " + result.clean(e.render(lang)) for e in v.evidence)
+            hint = result.clean(v.hint.text.render(lang)) if v.hint and v.status is not Status.PASS else ""
+            score = "-" if v.status is Status.NOT_APPLICABLE else f"{v.points}/{v.max_points}"
+            table.add_row(
+                ICONS[v.status],
+                RichText(f"{v.id}\n{v.title.render(lang)}"),
+                score,
+                RichText(evidence),
+                RichText(hint),
+            )
+        console.print(table)
+        console.print(f"[bold]{labels['total']}: {result.score}/{result.max_score}[/bold]")
+        if result.advisories:
+            console.print(f"{labels['advice']}:")
+            for advisory in result.advisories:
+                console.print(
+                    "  ⚠ " + result.clean(advisory.message.render(lang)) + f"  [{advisory.id}]", markup=False
+                )
+        console.print()
