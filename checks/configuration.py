@@ -281,7 +281,7 @@ def broker(facts: Facts, settings: CourseSettings) -> Outcome:
                 ),
             ),
         )
-    redis = facts.redis
+    redis = facts.broker
     if redis and redis.reachable:
         evidence.append(
             t("이 주소의 Redis가 PING에 응답 (PONG)", "Redis at this address answers PING (PONG)")

@@ -66,7 +66,7 @@ def is_api_server(proc: Proc) -> bool:
 
 
 def is_scheduler(proc: Proc) -> bool:
-    if proc.zombie or "DagFileProcessorManager" in proc.title:
+    if proc.zombie or "DagFileProcessor" in proc.title:  # the manager and its per-file children
         return False
     return airflow_subcommand(proc) == "scheduler"
 

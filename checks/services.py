@@ -314,7 +314,8 @@ def worker(facts: Facts, settings: CourseSettings) -> Outcome:
             n=len(children),
         )
     )
-    broker_port = facts.redis.port if facts.redis else settings.ports.redis
+    broker = facts.broker or facts.redis
+    broker_port = broker.port if broker else settings.ports.redis
     if any(facts.connected_to(p.pid, broker_port) for p in procs):
         evidence.append(
             t(

@@ -178,7 +178,8 @@ class Facts:
     sockets: list[Socket] = field(default_factory=list)
     details: list[ProcDetail] = field(default_factory=list)
     airflow: AirflowFacts = field(default_factory=AirflowFacts)
-    redis: RedisFacts | None = None
+    redis: RedisFacts | None = None  # the node's own Redis (127.0.0.1)
+    broker: RedisFacts | None = None  # the Redis that broker_url names (often the same)
     mysql: MysqlFacts | None = None
     web: WebFacts | None = None
     problems: list[str] = field(default_factory=list)

@@ -91,16 +91,18 @@ def _url(value: str | None):  # type: ignore[no-untyped-def]
         return None
 
 
-def _redis(
-    session: SshSession, resolved: Resolved, settings: CourseSettings, secrets: set[str]
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _ping(
+    session: SshSession,
+    host: str,
+    port: int,
+    source: str,
+    password: str | None,
+    username: str | None,
+    secrets: set[str],
 ) -> RedisFacts:
-    parts = _url(resolved.value("celery", "broker_url"))
-    if parts and parts.scheme in ("redis", "rediss"):
-        host, port, source = parts.hostname or "localhost", parts.port or 6379, "broker_url"
-        password = unquote(parts.password) if parts.password else None
-        username = unquote(parts.username) if parts.username else None
-    else:
-        host, port, source, password, username = "127.0.0.1", settings.ports.redis, "default", None, None
     facts = RedisFacts(host=host, port=port, source=source)
     try:
         channel = session.open_tunnel(host, port)
@@ -117,6 +119,24 @@ def _redis(
     except (OSError, ConnectionError, ValueError) as exc:
         facts.error = redact(str(exc) or exc.__class__.__name__, secrets)
     return facts
+
+
+def _redis(
+    session: SshSession, resolved: Resolved, settings: CourseSettings, secrets: set[str]
+) -> tuple[RedisFacts, RedisFacts | None]:
+    """The node's own Redis, and the broker that broker_url names (one ping when they are the same)."""
+    parts = _url(resolved.value("celery", "broker_url"))
+    broker = None
+    local_port = settings.ports.redis
+    if parts and parts.scheme in ("redis", "rediss"):
+        host, port = parts.hostname or "localhost", parts.port or 6379
+        password = unquote(parts.password) if parts.password else None
+        username = unquote(parts.username) if parts.username else None
+        broker = _ping(session, host, port, "broker_url", password, username, secrets)
+        if host in LOCAL_HOSTS:
+            return broker, broker
+        local_port = settings.ports.redis
+    return _ping(session, "127.0.0.1", local_port, "default", None, None, secrets), broker
 
 
 def _mysql(
@@ -209,6 +229,10 @@ def _login_v2(
             host_header=host_header,
             headers=protocols.basic_auth(user, password),
         )
+        if reply.status >= 500:
+            facts.login_method, facts.login_status, facts.login_result = "api-basic", reply.status, "error"
+            facts.login_error = f"HTTP {reply.status}"
+            return
         if reply.status == 200:
             facts.login_method, facts.login_status, facts.login_result = "api-basic", 200, "ok"
             try:
@@ -242,6 +266,8 @@ def _login_v2(
         location = answer.headers.get("location", "")
         if answer.status == 429:
             facts.login_result = "rate_limited"
+        elif answer.status >= 500:
+            facts.login_result, facts.login_error = "error", f"HTTP {answer.status}"
         elif answer.status in (302, 303) and "/login" not in location:
             facts.login_result = "ok"
         else:
@@ -261,7 +287,7 @@ def gather(session: SshSession, settings: CourseSettings) -> tuple[Facts, set[st
         redis_job = pool.submit(_redis, session, resolved, settings, secrets)
         mysql_job = pool.submit(_mysql, session, resolved, settings, secrets)
         web_job = pool.submit(_web, session, resolved, settings, major, secrets)
-        facts.redis = redis_job.result()
+        facts.redis, facts.broker = redis_job.result()
         facts.mysql, stored_hash = mysql_job.result()
         facts.web = web_job.result()
     champion = facts.mysql.champion

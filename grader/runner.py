@@ -82,6 +82,11 @@ class TargetResult:
             "max_score": self.max_score,
             "graded_at": self.graded_at,
             "seconds": round(self.seconds, 3),
+            "ssh": {
+                "connections": self.stats.connections,
+                "exec_sessions": self.stats.exec_sessions,
+                "tunnels": self.stats.tunnels,
+            },
         }
 
 

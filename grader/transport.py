@@ -173,41 +173,30 @@ class SshSession:
         except TimeoutError:
             sock.close()
             raise _timeout(where, deadline) from None
-        except paramiko.SSHException as exc:
+        except (paramiko.SSHException, OSError, EOFError) as exc:
             sock.close()
             text = str(exc)
-            if "banner" in text.lower():
-                if deadline.expired or "timeout" in text.lower() or "timed out" in text.lower():
-                    raise TargetError(
-                        "timeout",
-                        t(
-                            "{where}: TCP 연결은 되지만 SSH 응답이 없습니다 ({sec:.0f}초). SSH 서버가 맞는지 확인하세요.",
-                            "{where}: TCP connects but no SSH banner within {sec:.0f}s. Is this an SSH server?",
-                            where=where,
-                            sec=deadline.seconds,
-                        ),
-                    ) from None
+            transport = client.get_transport()
+            spoke_ssh = bool(transport and transport.remote_version)
+            if deadline.expired and not spoke_ssh:
                 raise TargetError(
-                    "error",
+                    "timeout",
                     t(
-                        "{where}: SSH 서버가 아닙니다 (프로토콜 배너 없음)",
-                        "{where}: not an SSH server (no protocol banner)",
+                        "{where}: TCP 연결은 되지만 {sec:.0f}초 동안 SSH 응답이 없습니다. SSH 서버가 맞는지 확인하세요.",
+                        "{where}: TCP connects but no SSH banner within {sec:.0f}s. Is this an SSH server?",
                         where=where,
+                        sec=deadline.seconds,
                     ),
                 ) from None
+            if deadline.expired:
+                raise _timeout(where, deadline) from None
+            if "banner" in text.lower():
+                raise TargetError(
+                    "error",
+                    t("{where}: SSH 서버가 아닙니다 (프로토콜 배너 없음)", "{where}: not an SSH server (no protocol banner)", where=where),
+                ) from None
             raise TargetError(
-                "error", t("{where}: SSH 오류: {exc}", "{where}: SSH error: {exc}", where=where, exc=text)
-            ) from None
-        except (OSError, EOFError) as exc:
-            sock.close()
-            raise TargetError(
-                "error",
-                t(
-                    "{where}: SSH 연결 오류: {exc}",
-                    "{where}: SSH connection error: {exc}",
-                    where=where,
-                    exc=exc,
-                ),
+                "error", t("{where}: SSH 연결 오류: {exc}", "{where}: SSH connection error: {exc}", where=where, exc=text or exc.__class__.__name__)
             ) from None
         except ValueError as exc:  # e.g. a key file paramiko cannot parse
             sock.close()

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Idempotent set-up shared by the README's two commands (root, Debian/Ubuntu):
+# the grader's venv (.venv) and the local practice node. A second run reuses both.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+[ "$(id -u)" -eq 0 ] || { echo "root 권한이 필요합니다: sudo bash $0" >&2; exit 1; }
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+quiet_pip() {  # pip prints one warning per missing local index on some machines; keep its log
+  "$@" >/tmp/airflow-grader-pip.log 2>&1 || { grep -v '^WARNING: Location' /tmp/airflow-grader-pip.log >&2; return 1; }
+}
+
+# Python >= 3.11 with venv for the grader itself.
+PYTHON=${PYTHON:-}
+if [ -z "$PYTHON" ]; then
+  for candidate in python3 python3.13 python3.12 python3.11; do
+    if command -v "$candidate" >/dev/null &&
+      "$candidate" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      PYTHON=$(command -v "$candidate"); break
+    fi
+  done
+fi
+if [ -z "$PYTHON" ]; then
+  log "python3-venv 설치"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+  PYTHON=$(command -v python3)
+fi
+
+stamp=$(cat pyproject.toml | sha256sum | cut -c1-16)
+if [ ! -x .venv/bin/grade ] || [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$stamp" ]; then
+  log "grader venv 준비 (.venv)"
+  [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+  quiet_pip .venv/bin/pip install --upgrade pip
+  quiet_pip .venv/bin/pip install -e ".[test]"
+  echo "$stamp" >.venv/.setup-stamp
+fi
+
+bash practice/node up

@@ -1,0 +1,153 @@
+"""The practice node as a test fixture: grade it with the real `grade` CLI, break it on
+purpose and restore it. Needs root and a node stood up by `practice/node up`
+(scripts/test.sh does both); without them these tests fail, they are not skipped."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE_SCRIPT = ROOT / "practice" / "node"
+GRADE = Path(sys.executable).with_name("grade")
+ALL_CHECKS = {
+    "redis.running",
+    "mysql.running",
+    "airflow.webserver",
+    "airflow.scheduler",
+    "airflow.worker",
+    "config.executor",
+    "config.metadata_db",
+    "config.broker",
+    "config.result_backend",
+    "account.champion",
+}
+
+
+@dataclass
+class Graded:
+    code: int
+    result: dict
+    stdout: str
+    stderr: str
+
+    @property
+    def statuses(self) -> dict[str, str]:
+        return {c["id"]: c["status"] for c in self.result["checks"]}
+
+    @property
+    def not_passed(self) -> set[str]:
+        return {c["id"] for c in self.result["checks"] if c["status"] not in ("pass", "warn")}
+
+    def check(self, check_id: str) -> dict:
+        return next(c for c in self.result["checks"] if c["id"] == check_id)
+
+
+class PracticeNode:
+    def __init__(self, info: dict, known_hosts: Path) -> None:
+        self.info = info
+        self.known_hosts = known_hosts
+        self.cfg = Path(info["airflow_home"]) / "airflow.cfg"
+        self.pristine_cfg = Path(info["pristine_cfg"])
+
+    # ---- grading --------------------------------------------------------------------
+    def grade_args(self, *extra: str) -> list[str]:
+        return [
+            str(GRADE),
+            "--host",
+            self.info["host"],
+            "--port",
+            str(self.info["port"]),
+            "--user",
+            self.info["user"],
+            "--key",
+            self.info["key"],
+            "--known-hosts",
+            str(self.known_hosts),
+            *extra,
+        ]
+
+    def grade(self, *extra: str, timeout: float = 60) -> Graded:
+        args = self.grade_args(*extra)
+        if "--format" not in extra:
+            args += ["--format", "json"]
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+        try:
+            data = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            raise AssertionError(f"grade printed no JSON (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}") from None
+        assert isinstance(data, list) and len(data) == 1
+        return Graded(proc.returncode, data[0], proc.stdout, proc.stderr)
+
+    # ---- breaking and restoring ---------------------------------------------------------
+    def node(self, *args: str) -> None:
+        subprocess.run(["bash", str(NODE_SCRIPT), *args], check=True, capture_output=True, timeout=300)
+
+    @contextlib.contextmanager
+    def stopped(self, service: str) -> Iterator[None]:
+        self.node("stop", service)
+        try:
+            yield
+        finally:
+            self.node("start", service)
+
+    @contextlib.contextmanager
+    def cfg_edited(self, edit) -> Iterator[None]:  # type: ignore[no-untyped-def]
+        """Edit airflow.cfg as the trainee would (no restart); restore the practice copy after."""
+        text = self.cfg.read_text(encoding="utf-8")
+        self.cfg.write_text(edit(text), encoding="utf-8")
+        try:
+            yield
+        finally:
+            self.restore_cfg()
+
+    def restore_cfg(self) -> None:
+        if self.cfg.is_symlink() or self.cfg.exists() and not self.cfg.is_file():
+            self.cfg.unlink()
+        shutil.copyfile(self.pristine_cfg, self.cfg)
+        shutil.chown(self.cfg, self.info["user"], self.info["user"])
+        os.chmod(self.cfg, 0o600)
+
+    def sql(self, statement: str) -> str:
+        proc = subprocess.run(
+            ["mysql", "--protocol=socket", "-uroot", "-N", "-B", "airflow", "-e", statement],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        return proc.stdout
+
+    def wait_healthy(self, seconds: float = 120) -> None:
+        """Wait until a grade passes every check again (after a restore)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            graded = self.grade()
+            if not graded.not_passed:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"node did not recover: {graded.not_passed}")
+            time.sleep(2)
+
+
+@pytest.fixture(scope="session")
+def node(tmp_path_factory: pytest.TempPathFactory) -> PracticeNode:
+    if os.geteuid() != 0:
+        pytest.fail("integration tests need root (run: sudo bash scripts/test.sh)")
+    proc = subprocess.run(["bash", str(NODE_SCRIPT), "info"], capture_output=True, text=True, check=True)
+    info = json.loads(proc.stdout)
+    if not Path(info["key"]).exists():
+        pytest.fail("practice node is not set up (run: sudo bash scripts/test.sh)")
+    practice = PracticeNode(info, tmp_path_factory.mktemp("ssh") / "known_hosts")
+    practice.node("up")  # idempotent: starts whatever an earlier test run left stopped
+    return practice
