@@ -134,10 +134,13 @@ def build_details(raw: dict[str, Any]) -> tuple[list[ProcDetail], dict[int, dict
                 inodes.append(int(match.group(1)))
             else:
                 paths.append(target)
+        # A retitled process can leave title text where its environment was: only an
+        # environment with HOME or PATH in it is taken as one.
+        looks_real = any(e.startswith(("HOME=", "PATH=")) for e in d.get("env", []))
         details.append(
             ProcDetail(
                 pid=d["pid"],
-                environ_blank=bool(d.get("environ_blank")),
+                environ_blank=bool(d.get("environ_blank")) or not looks_real,
                 env_names=sorted(airflow_env),
                 airflow_home=env.get("AIRFLOW_HOME"),
                 airflow_config=env.get("AIRFLOW_CONFIG"),

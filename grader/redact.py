@@ -6,8 +6,11 @@ import re
 from collections.abc import Iterable
 
 MASK = "***"
-# scheme://user:password@host  (user may be empty; password may contain anything but '@' and '/')
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s]+)(?P<tail>@)")
+# scheme://user:password@host: the password runs to the last '@' before the host (an unencoded
+# '@' inside it is masked too); it holds no '/', so `http://host:8080/path?a@b` is left alone.
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^\s/]+)(?P<tail>@[^@/\s]*)"
+)
 _SECRET_KEYS = re.compile(
     r"(?i)\b(?P<key>[\w.\-]*(password|passwd|secret|fernet_key|token)[\w.\-]*)(?P<sep>\s*[=:]\s*)(?P<val>\S+)"
 )

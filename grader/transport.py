@@ -193,10 +193,20 @@ class SshSession:
             if "banner" in text.lower():
                 raise TargetError(
                     "error",
-                    t("{where}: SSH 서버가 아닙니다 (프로토콜 배너 없음)", "{where}: not an SSH server (no protocol banner)", where=where),
+                    t(
+                        "{where}: SSH 서버가 아닙니다 (프로토콜 배너 없음)",
+                        "{where}: not an SSH server (no protocol banner)",
+                        where=where,
+                    ),
                 ) from None
             raise TargetError(
-                "error", t("{where}: SSH 연결 오류: {exc}", "{where}: SSH connection error: {exc}", where=where, exc=text or exc.__class__.__name__)
+                "error",
+                t(
+                    "{where}: SSH 연결 오류: {exc}",
+                    "{where}: SSH connection error: {exc}",
+                    where=where,
+                    exc=text or exc.__class__.__name__,
+                ),
             ) from None
         except ValueError as exc:  # e.g. a key file paramiko cannot parse
             sock.close()

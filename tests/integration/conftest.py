@@ -77,15 +77,17 @@ class PracticeNode:
             *extra,
         ]
 
+    def run_cli(self, *extra: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(self.grade_args(*extra), capture_output=True, text=True, timeout=timeout)
+
     def grade(self, *extra: str, timeout: float = 60) -> Graded:
-        args = self.grade_args(*extra)
-        if "--format" not in extra:
-            args += ["--format", "json"]
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+        proc = self.run_cli(*extra, "--format", "json", timeout=timeout)
         try:
             data = json.loads(proc.stdout)
         except json.JSONDecodeError:
-            raise AssertionError(f"grade printed no JSON (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}") from None
+            raise AssertionError(
+                f"grade printed no JSON (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+            ) from None
         assert isinstance(data, list) and len(data) == 1
         return Graded(proc.returncode, data[0], proc.stdout, proc.stderr)
 
@@ -112,7 +114,7 @@ class PracticeNode:
             self.restore_cfg()
 
     def restore_cfg(self) -> None:
-        if self.cfg.is_symlink() or self.cfg.exists() and not self.cfg.is_file():
+        if self.cfg.is_symlink() or (self.cfg.exists() and not self.cfg.is_file()):
             self.cfg.unlink()
         shutil.copyfile(self.pristine_cfg, self.cfg)
         shutil.chown(self.cfg, self.info["user"], self.info["user"])

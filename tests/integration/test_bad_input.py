@@ -30,14 +30,32 @@ def test_port_refused(node: PracticeNode, tmp_path: Path) -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    code, out, err, _ = run_grade("--host", "127.0.0.1", "--port", str(port), "--key", node.info["key"], "--known-hosts", str(tmp_path / "kh"))
+    code, out, err, _ = run_grade(
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--key",
+        node.info["key"],
+        "--known-hosts",
+        str(tmp_path / "kh"),
+    )
     assert code == 3
     assert "접속 불가" in out and "연결이 거부" in out
     assert_clean(out, err)
 
 
 def test_unknown_host_name(node: PracticeNode, tmp_path: Path) -> None:
-    code, out, err, _ = run_grade("--host", "no-such-node.invalid", "--key", node.info["key"], "--format", "json", "--known-hosts", str(tmp_path / "kh"))
+    code, out, err, _ = run_grade(
+        "--host",
+        "no-such-node.invalid",
+        "--key",
+        node.info["key"],
+        "--format",
+        "json",
+        "--known-hosts",
+        str(tmp_path / "kh"),
+    )
     assert code == 3
     assert '"status": "unreachable"' in out and "no-such-node.invalid" in out
     assert_clean(out, err)
@@ -144,21 +162,21 @@ def test_hanging_command_on_node(node: PracticeNode) -> None:
 
 
 def test_usage_errors(tmp_path: Path) -> None:
-    code, out, err, _ = run_grade()
+    code, _out, err, _ = run_grade()
     assert code == 2 and "--host" in err
     bad_toml = tmp_path / "course.toml"
     bad_toml.write_text("[champion\nusername = 'x'\n", encoding="utf-8")
-    code, out, err, _ = run_grade("--host", "127.0.0.1", "--config", str(bad_toml))
+    code, _out, err, _ = run_grade("--host", "127.0.0.1", "--config", str(bad_toml))
     assert code == 2 and "TOML" in err and "Traceback" not in err
     bad_points = tmp_path / "points.toml"
     bad_points.write_text('[points]\n"no.such.check" = 5\n', encoding="utf-8")
-    code, out, err, _ = run_grade("--host", "127.0.0.1", "--config", str(bad_points))
+    code, _out, err, _ = run_grade("--host", "127.0.0.1", "--config", str(bad_points))
     assert code == 2 and "no.such.check" in err
-    code, out, err, _ = run_grade("--from-facts", str(tmp_path / "missing.json"))
+    code, _out, err, _ = run_grade("--from-facts", str(tmp_path / "missing.json"))
     assert code == 2 and "파일이 없습니다" in err
     broken = tmp_path / "broken.json"
     broken.write_text("{not json", encoding="utf-8")
-    code, out, err, _ = run_grade("--from-facts", str(broken))
+    code, _out, err, _ = run_grade("--from-facts", str(broken))
     assert code == 2 and "Traceback" not in err
 
 
@@ -177,7 +195,7 @@ def test_saved_facts_replay_and_hold_no_secret(node: PracticeNode, tmp_path: Pat
     text = saved.read_text(encoding="utf-8")
     for secret in ("Bespin12!", "test123!", "fernet_key", "secret_key"):
         assert secret not in text
-    code, out, err, _ = run_grade("--from-facts", str(saved), "--format", "json")
+    code, out, _err, _ = run_grade("--from-facts", str(saved), "--format", "json")
     assert code == 0
     import json
 

@@ -29,7 +29,12 @@ def test_full_pass(node: PracticeNode) -> None:
     assert graded.statuses["mysql.running"] == "warn"  # MariaDB: passes with a note
     assert result["score"] == result["max_score"] == 100
     assert result["airflow_version"] == node.info["airflow_version"]
-    assert result["target"] == {"name": "127.0.0.1", "host": "127.0.0.1", "port": node.info["port"], "user": "ec2-user"}
+    assert result["target"] == {
+        "name": "127.0.0.1",
+        "host": "127.0.0.1",
+        "port": node.info["port"],
+        "user": "ec2-user",
+    }
     assert result["ssh"]["connections"] == 1 and result["ssh"]["exec_sessions"] == 1
     advisories = {a["id"] for a in result["advisories"]}
     assert {"db.mariadb", "eol.airflow"} <= advisories
@@ -41,12 +46,12 @@ def test_full_pass(node: PracticeNode) -> None:
 
 
 def test_table_is_korean_and_clean(node: PracticeNode) -> None:
-    graded_table = node.grade("--format", "table")
-    assert graded_table.code == 0
+    graded_table = node.run_cli()
+    assert graded_table.returncode == 0
     assert "✅" in graded_table.stdout and "합계: 100/100" in graded_table.stdout
     assert "redis.running" in graded_table.stdout and "Traceback" not in graded_table.stderr
     assert_no_secrets(graded_table.stdout)
-    english = node.grade("--format", "table", "--lang", "en")
+    english = node.run_cli("--lang", "en")
     assert "Total: 100/100" in english.stdout and "합계" not in english.stdout
 
 
@@ -76,9 +81,17 @@ def test_mysql_stopped(node: PracticeNode) -> None:
         assert graded.code == 1
         # The metadata DB is gone: everything that lives in it cannot pass.
         assert {"mysql.running", "config.metadata_db", "account.champion"} <= graded.not_passed
-        assert graded.not_passed <= {"mysql.running", "config.metadata_db", "account.champion", "airflow.scheduler"}
+        assert graded.not_passed <= {
+            "mysql.running",
+            "config.metadata_db",
+            "account.champion",
+            "airflow.scheduler",
+        }
         assert graded.statuses["redis.running"] == "pass" and graded.statuses["config.executor"] == "pass"
-        assert "mysqld" in graded.check("mysql.running")["hint"] or "MySQL" in graded.check("mysql.running")["hint"]
+        assert (
+            "mysqld" in graded.check("mysql.running")["hint"]
+            or "MySQL" in graded.check("mysql.running")["hint"]
+        )
     finally:
         node.node("start", "mariadb")
         node.node("up")  # the scheduler may have given up while its DB was away
@@ -94,20 +107,34 @@ def _set(text: str, key: str, line: str) -> str:
 @pytest.mark.parametrize(
     ("edit", "expected", "hint_id"),
     [
-        (lambda t: _set(t, "executor", "executor = LocalExecutor"), {"config.executor"}, "executor-not-celery"),
-        (lambda t: _set(t, "executor", "# executor = CeleryExecutor"), {"config.executor"}, "executor-not-celery"),
+        (
+            lambda t: _set(t, "executor", "executor = LocalExecutor"),
+            {"config.executor"},
+            "executor-not-celery",
+        ),
+        (
+            lambda t: _set(t, "executor", "# executor = CeleryExecutor"),
+            {"config.executor"},
+            "executor-not-celery",
+        ),
         (
             lambda t: _set(t, "executor", "executor = CeleryExecutor  # celery"),
             {"config.executor"},
             "executor-inline-comment",
         ),
         (
-            lambda t: _set(t, "sql_alchemy_conn", "sql_alchemy_conn = sqlite:////home/ec2-user/airflow/airflow.db"),
+            lambda t: _set(
+                t, "sql_alchemy_conn", "sql_alchemy_conn = sqlite:////home/ec2-user/airflow/airflow.db"
+            ),
             {"config.metadata_db"},
             "metadata-not-mysql",
         ),
         (
-            lambda t: _set(t, "sql_alchemy_conn", "sql_alchemy_conn = mysql+pymysql://airflow:wrong@127.0.0.1:3306/airflow"),
+            lambda t: _set(
+                t,
+                "sql_alchemy_conn",
+                "sql_alchemy_conn = mysql+pymysql://airflow:wrong@127.0.0.1:3306/airflow",
+            ),
             {"config.metadata_db"},
             "metadata-db-login",
         ),
@@ -122,7 +149,9 @@ def _set(text: str, key: str, line: str) -> str:
             "result-backend-not-mysql",
         ),
         (
-            lambda t: t.replace("executor = CeleryExecutor", "executor = CeleryExecutor\nexecutor = LocalExecutor", 1),
+            lambda t: t.replace(
+                "executor = CeleryExecutor", "executor = CeleryExecutor\nexecutor = LocalExecutor", 1
+            ),
             {"config.executor", "config.metadata_db", "config.broker", "config.result_backend"},
             "cfg-malformed",
         ),
@@ -192,9 +221,16 @@ def test_cfg_missing(node: PracticeNode) -> None:
     node.cfg.rename(backup)
     try:
         graded = node.grade()
-        assert graded.not_passed == {"config.executor", "config.metadata_db", "config.broker", "config.result_backend"}
+        assert graded.not_passed == {
+            "config.executor",
+            "config.metadata_db",
+            "config.broker",
+            "config.result_backend",
+        }
         assert "없습니다" in " ".join(graded.check("config.executor")["evidence"])
-        assert graded.statuses["redis.running"] == "pass"  # the node's own Redis, not broker_url's default host
+        assert (
+            graded.statuses["redis.running"] == "pass"
+        )  # the node's own Redis, not broker_url's default host
     finally:
         backup.rename(node.cfg)
 
@@ -224,7 +260,13 @@ def test_env_override_beats_file(node: PracticeNode) -> None:
     try:
         with open(env, "w") as handle:
             handle.write("AIRFLOW__CORE__EXECUTOR=SequentialExecutor\n")
-        subprocess.run(["bash", str(node.info["node_script"]), "start", "webserver"], check=True, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "NODE_EXTRA_ENV": env}, timeout=300, capture_output=True)
+        subprocess.run(
+            ["bash", str(node.info["node_script"]), "start", "webserver"],
+            check=True,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "NODE_EXTRA_ENV": env},
+            timeout=300,
+            capture_output=True,
+        )
         graded = node.grade()
         executor = graded.check("config.executor")
         assert executor["status"] == "fail"

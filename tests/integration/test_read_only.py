@@ -39,7 +39,9 @@ def db_snapshot(node: PracticeNode) -> str:
         "SELECT id, username, password, active, first_name, last_name, email, fail_login_count FROM ab_user ORDER BY id"
     )
     roles = node.sql("SELECT user_id, role_id FROM ab_user_role ORDER BY user_id, role_id")
-    tables = node.sql("CHECKSUM TABLE ab_role, ab_permission, ab_permission_view, ab_permission_view_role, connection, variable")
+    tables = node.sql(
+        "CHECKSUM TABLE ab_role, ab_permission, ab_permission_view, ab_permission_view_role, connection, variable"
+    )
     return users + roles + tables
 
 
@@ -56,6 +58,8 @@ def test_grading_changes_nothing(node: PracticeNode) -> None:
     assert before[3] == after[3]
     # No session or probe of the grader is left behind on the node.
     leftovers = subprocess.run(
-        ["pgrep", "-a", "-u", "ec2-user", "-f", r"sshd: ec2-user|python3 -I -S -"], capture_output=True, text=True
+        ["pgrep", "-a", "-u", "ec2-user", "-f", r"sshd: ec2-user|python3 -I -S -"],
+        capture_output=True,
+        text=True,
     ).stdout
     assert leftovers == ""
