@@ -102,7 +102,7 @@ class AirflowFacts:
 class RedisFacts:
     host: str
     port: int
-    source: str  # broker_url | default
+    source: str  # broker_url | process (the port redis-server's title shows)
     reachable: bool = False
     reply: str | None = None
     version: str | None = None

@@ -4,11 +4,13 @@ through tunnels (Redis, MySQL, HTTP) in parallel over the same connection."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from concurrent.futures import ThreadPoolExecutor
 from importlib.resources import files
 from urllib.parse import unquote, urlsplit
 
+from checks import processes as P
 from grader import protocols
 from grader.facts import ChampionFacts, Facts, MysqlFacts, RedisFacts, WebFacts
 from grader.i18n import t
@@ -121,22 +123,31 @@ def _ping(
     return facts
 
 
+def _local_redis_port(facts: Facts, settings: CourseSettings) -> int:
+    """The port the node's redis-server listens on: Redis titles itself `redis-server HOST:PORT`."""
+    for proc in facts.processes:
+        if P.is_redis_server(proc):
+            match = re.search(r":(\d+)\s*$", proc.title.split(" [")[0])
+            if match:
+                return int(match.group(1))
+    return settings.ports.redis
+
+
 def _redis(
-    session: SshSession, resolved: Resolved, settings: CourseSettings, secrets: set[str]
+    session: SshSession, facts: Facts, resolved: Resolved, settings: CourseSettings, secrets: set[str]
 ) -> tuple[RedisFacts, RedisFacts | None]:
     """The node's own Redis, and the broker that broker_url names (one ping when they are the same)."""
     parts = _url(resolved.value("celery", "broker_url"))
+    local_port = _local_redis_port(facts, settings)
     broker = None
-    local_port = settings.ports.redis
     if parts and parts.scheme in ("redis", "rediss"):
         host, port = parts.hostname or "localhost", parts.port or 6379
         password = unquote(parts.password) if parts.password else None
         username = unquote(parts.username) if parts.username else None
         broker = _ping(session, host, port, "broker_url", password, username, secrets)
-        if host in LOCAL_HOSTS:
+        if host in LOCAL_HOSTS and port == local_port:
             return broker, broker
-        local_port = settings.ports.redis
-    return _ping(session, "127.0.0.1", local_port, "default", None, None, secrets), broker
+    return _ping(session, "127.0.0.1", local_port, "process", None, None, secrets), broker
 
 
 def _mysql(
@@ -284,7 +295,7 @@ def gather(session: SshSession, settings: CourseSettings) -> tuple[Facts, set[st
     secrets = resolved.secrets() | {settings.champion.password}
     major = facts.airflow.major
     with ThreadPoolExecutor(max_workers=3) as pool:
-        redis_job = pool.submit(_redis, session, resolved, settings, secrets)
+        redis_job = pool.submit(_redis, session, facts, resolved, settings, secrets)
         mysql_job = pool.submit(_mysql, session, resolved, settings, secrets)
         web_job = pool.submit(_web, session, resolved, settings, major, secrets)
         facts.redis, facts.broker = redis_job.result()
