@@ -8,6 +8,7 @@ Every failure becomes a `TargetError` with a status the report understands.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import socket
 import threading
@@ -19,6 +20,12 @@ import paramiko
 
 from grader.i18n import Text, t
 from grader.target import Target
+
+# paramiko's transport thread logs its own tracebacks (e.g. a node that never sends a
+# banner); the champion gets our verdict instead, never a traceback on stderr.
+_paramiko_log = logging.getLogger("paramiko")
+_paramiko_log.addHandler(logging.NullHandler())
+_paramiko_log.propagate = False
 
 
 class TargetError(Exception):
