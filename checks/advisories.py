@@ -88,8 +88,8 @@ def eol_airflow(facts: Facts, settings: CourseSettings) -> Text | None:
     version = facts.airflow.version
     if version and facts.airflow.major < 3:
         return t(
-            "Airflow {v}: 2.x는 2025-10에 활성 지원이 끝났습니다. 새로 설치한다면 Airflow 3을 쓰세요 (노트북 3장 참고).",
-            "Airflow {v}: 2.x left active support in 2025-10; new installs should use Airflow 3 (see notebook 3).",
+            "Airflow {v}: 2.x는 2025-10에 활성 지원이 끝났습니다. 새로 설치한다면 Airflow 3을 쓰세요.",
+            "Airflow {v}: 2.x left active support in 2025-10; new installs should use Airflow 3.",
             v=version,
         )
     return None

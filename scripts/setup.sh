@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-[ "$(id -u)" -eq 0 ] || { echo "root 권한이 필요합니다: sudo bash $0" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "root로 실행하세요: bash $0 (root 셸에서)" >&2; exit 1; }
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 quiet_pip() {  # pip prints one warning per missing local index on some machines; keep its log

@@ -145,11 +145,11 @@ class PracticeNode:
 @pytest.fixture(scope="session")
 def node(tmp_path_factory: pytest.TempPathFactory) -> PracticeNode:
     if os.geteuid() != 0:
-        pytest.fail("integration tests need root (run: sudo bash scripts/test.sh)")
+        pytest.fail("integration tests need root (run as root: bash scripts/test.sh)")
     proc = subprocess.run(["bash", str(NODE_SCRIPT), "info"], capture_output=True, text=True, check=True)
     info = json.loads(proc.stdout)
     if not Path(info["key"]).exists():
-        pytest.fail("practice node is not set up (run: sudo bash scripts/test.sh)")
+        pytest.fail("practice node is not set up (run as root: bash scripts/test.sh)")
     practice = PracticeNode(info, tmp_path_factory.mktemp("ssh") / "known_hosts")
     practice.node("up")  # idempotent: starts whatever an earlier test run left stopped
     return practice
