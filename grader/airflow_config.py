@@ -94,14 +94,9 @@ def text_from_numbered(numbered: str) -> str:
     return "\n".join(lines.get(n, "#") for n in range(1, max(lines) + 1)) + "\n"
 
 
-class _LineTrackingParser(configparser.ConfigParser):
-    def __init__(self) -> None:
-        super().__init__(interpolation=None, strict=True)
-
-
 def parse_cfg(text: str) -> tuple[dict[str, dict[str, str]], dict[tuple[str, str], int]]:
     """Parse airflow.cfg text like Airflow's ConfigParser; return values and their line numbers."""
-    parser = _LineTrackingParser()
+    parser = configparser.ConfigParser(interpolation=None, strict=True)  # as Airflow reads it
     try:
         parser.read_string(text, source="airflow.cfg")
     except configparser.DuplicateOptionError as exc:

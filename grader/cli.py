@@ -9,6 +9,7 @@ from pathlib import Path
 
 import checks
 from grader.facts import Facts
+from grader.i18n import LANGS
 from grader.report import write_json, write_table
 from grader.runner import TargetResult, exit_code, grade_target, judge_facts
 from grader.settings import CourseSettings, SettingsError, load_settings
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_argument(
         "--format", choices=("table", "json"), default="table", help="출력 형식 (기본 table)"
     )
-    options.add_argument("--lang", choices=("ko", "en"), default="ko", help="출력 언어 (기본 ko)")
+    options.add_argument("--lang", choices=LANGS, default="ko", help="출력 언어 (기본 ko)")
     options.add_argument("--timeout", type=float, default=20.0, help="노드 하나의 제한 시간, 초 (기본 20)")
     options.add_argument("--only", help="이 항목만 채점 (쉼표로 구분: redis.running,config 등)")
     options.add_argument(

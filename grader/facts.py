@@ -185,9 +185,6 @@ class Facts:
     problems: list[str] = field(default_factory=list)
     schema: int = SCHEMA
 
-    def live(self) -> list[Proc]:
-        return [p for p in self.processes if not p.zombie]
-
     def listening(self, port: int) -> list[Socket]:
         return [s for s in self.sockets if s.state == "listen" and s.local_port == port]
 

@@ -13,6 +13,7 @@ import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from checks import processes as P
 from grader import airflow_config as cfg
@@ -44,8 +45,6 @@ class Resolved:
         return setting.value if setting else None
 
     def secrets(self) -> set[str]:
-        from urllib.parse import unquote, urlsplit
-
         found: set[str] = set()
         for setting in self.settings.values():
             if setting.value and "://" in setting.value:

@@ -18,8 +18,6 @@ from grader.settings import CourseSettings
 from grader.target import Target
 from grader.transport import Deadline, SessionStats, SshSession, TargetError
 
-TARGET_STATUSES = ("graded", "unreachable", "auth_failed", "host_key_mismatch", "timeout", "error")
-
 
 @dataclass
 class TargetResult:

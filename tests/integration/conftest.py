@@ -17,21 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.stable_ids import STABLE_CHECK_IDS
+
 ROOT = Path(__file__).resolve().parents[2]
 NODE_SCRIPT = ROOT / "practice" / "node"
 GRADE = Path(sys.executable).with_name("grade")
-ALL_CHECKS = {
-    "redis.running",
-    "mysql.running",
-    "airflow.webserver",
-    "airflow.scheduler",
-    "airflow.worker",
-    "config.executor",
-    "config.metadata_db",
-    "config.broker",
-    "config.result_backend",
-    "account.champion",
-}
+ALL_CHECKS = set(STABLE_CHECK_IDS)
 
 
 @dataclass

@@ -13,22 +13,12 @@ import checks
 from checks.model import Status, Verdict
 from grader.facts import ConfigProblem, Facts, HostFacts, Option, Proc, Socket
 from grader.settings import CourseSettings
+from tests.stable_ids import STABLE_CHECK_IDS
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "facts" / "practice-2.11.2-pass.json"
 SETTINGS = CourseSettings()
 CONFIG_IDS = {"config.executor", "config.metadata_db", "config.broker", "config.result_backend"}
-ALL_IDS = {
-    "redis.running",
-    "mysql.running",
-    "airflow.webserver",
-    "airflow.scheduler",
-    "airflow.worker",
-    "config.executor",
-    "config.metadata_db",
-    "config.broker",
-    "config.result_backend",
-    "account.champion",
-}
+ALL_IDS = set(STABLE_CHECK_IDS)
 
 
 @pytest.fixture(scope="module")
