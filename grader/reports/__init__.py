@@ -1,0 +1,1 @@
+"""Class reports written from grading results: JUnit XML and a self-contained HTML page."""
