@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import checks
+from grader.batch import DEFAULT_JOBS
 from grader.facts import Facts
 from grader.i18n import LANGS
 from grader.report import write_json, write_table
@@ -40,11 +41,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     options.add_argument("--lang", choices=LANGS, default="ko", help="출력 언어 (기본 ko)")
     options.add_argument("--timeout", type=float, default=20.0, help="노드 하나의 제한 시간, 초 (기본 20)")
-    options.add_argument("--only", help="이 항목만 채점 (쉼표로 구분: redis.running,config 등)")
+    options.add_argument(
+        "--only", help="이 항목 또는 연수생만 채점 (쉼표로 구분: redis.running,config 또는 명단의 이름)"
+    )
     options.add_argument(
         "--known-hosts", help="grader 전용 known_hosts 파일 (기본 ~/.local/state/airflow-grader/known_hosts)"
     )
     options.add_argument("--ssh-config", help="ssh_config 파일 (기본 ~/.ssh/config)")
+    klass = parser.add_argument_group("반 전체 채점")
+    klass.add_argument(
+        "--roster", metavar="CSV", help="명단 CSV (열: name,host 필수 / user,port,key 선택, UTF-8)"
+    )
+    klass.add_argument("--ec2", action="store_true", help="EC2에서 실행 중인 인스턴스를 찾아 채점 (boto3)")
+    klass.add_argument("--region", help="EC2 리전 (예: ap-northeast-2)")
+    klass.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="EC2 태그 조건 (여러 번 가능, * 사용 가능)",
+    )
+    klass.add_argument("--name-tag", default="Name", help="연수생 이름을 담은 EC2 태그 (기본 Name)")
+    klass.add_argument("--ec2-private", action="store_true", help="프라이빗 IP로 접속 (VPN/배스천 안에서)")
+    klass.add_argument("--key-dir", help="키 페어 이름.pem 파일이 있는 폴더 (EC2의 키 페어 이름으로 찾음)")
+    klass.add_argument("--profile", help="AWS 프로필 이름")
+    klass.add_argument(
+        "--jobs", type=int, default=DEFAULT_JOBS, help=f"동시에 채점할 노드 수 (기본 {DEFAULT_JOBS})"
+    )
+    klass.add_argument("--scoreboard", metavar="CSV", help="점수표 CSV (있으면 채점한 연수생의 행만 갱신)")
+    klass.add_argument("--history", metavar="JSONL", help="채점 기록 (기본: 점수표 옆 <이름>.history.jsonl)")
+    klass.add_argument("--junit", metavar="XML", help="JUnit XML 보고서 (CI 대시보드용)")
+    klass.add_argument("--html", metavar="HTML", help="한 파일짜리 HTML 보고서 (반 요약, 항목별 통과율)")
+    klass.add_argument("--nbgrader", metavar="CSV", help="`nbgrader export` CSV를 점수표의 퀴즈 열로 합침")
     facts = parser.add_argument_group("기록된 사실")
     facts.add_argument("--save-facts", metavar="FILE", help="수집한 사실을 JSON으로 저장 (비밀번호 없음)")
     facts.add_argument("--from-facts", metavar="FILE", help="노드에 접속하지 않고 저장된 사실을 채점")
@@ -60,10 +88,17 @@ def _fail_usage(parser: argparse.ArgumentParser, message: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not args.host and not args.from_facts:
-        return _fail_usage(parser, "--host 또는 --from-facts가 필요합니다")
+    class_mode = bool(args.roster or args.ec2)
+    if sum(map(bool, (args.host, args.from_facts, class_mode))) != 1:
+        return _fail_usage(parser, "--host, --roster/--ec2, --from-facts 중 하나가 필요합니다")
     if args.timeout <= 0:
         return _fail_usage(parser, "--timeout은 0보다 커야 합니다")
+    if args.jobs < 1:
+        return _fail_usage(parser, "--jobs는 1 이상이어야 합니다")
+    if not class_mode:
+        for flag in ("scoreboard", "junit", "html", "nbgrader", "history"):
+            if getattr(args, flag):
+                return _fail_usage(parser, f"--{flag}는 --roster 또는 --ec2와 함께 씁니다")
     try:
         settings = load_settings(args.config)
     except SettingsError as exc:
@@ -71,12 +106,20 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(settings.points) - set(checks.CHECK_IDS)
     if unknown:
         return _fail_usage(parser, f"설정의 [points]에 없는 항목 id: {', '.join(sorted(unknown))}")
-    only = {x.strip() for x in args.only.split(",") if x.strip()} if args.only else None
-    if only:
-        valid = set(checks.CHECK_IDS) | {c.split(".")[0] for c in checks.CHECK_IDS}
-        bad = only - valid
-        if bad:
-            return _fail_usage(parser, f"알 수 없는 항목: {', '.join(sorted(bad))}")
+    tokens = {x.strip() for x in args.only.split(",") if x.strip()} if args.only else set()
+    valid = set(checks.CHECK_IDS) | {c.split(".")[0] for c in checks.CHECK_IDS}
+    only = (tokens & valid) or None
+    names = tokens - valid
+    if names and not class_mode:
+        return _fail_usage(parser, f"알 수 없는 항목: {', '.join(sorted(names))}")
+    if class_mode:
+        if only and args.scoreboard:
+            return _fail_usage(
+                parser, "점수표에는 모든 항목을 채점한 결과만 기록합니다. --only에서 항목 id를 빼세요"
+            )
+        from grader.cli_class import run_class_cli
+
+        return run_class_cli(args, settings, names, only, parser)
 
     if args.from_facts:
         result = _from_facts(args, settings, only)

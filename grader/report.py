@@ -23,6 +23,7 @@ TARGET_STATUS_TEXT = {
         "host_key_mismatch": "호스트 키 불일치",
         "timeout": "시간 초과",
         "error": "오류",
+        "roster_error": "명단 오류",
     },
     "en": {
         "unreachable": "unreachable",
@@ -30,6 +31,7 @@ TARGET_STATUS_TEXT = {
         "host_key_mismatch": "host key mismatch",
         "timeout": "timeout",
         "error": "error",
+        "roster_error": "roster error",
     },
 }
 LABELS = {

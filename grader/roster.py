@@ -35,6 +35,8 @@ class RosterProblem:
     source: str
     line: int
     message: Text
+    name: str | None = None  # when the row names a trainee, the scoreboard gets a row saying why
+    host: str | None = None
 
 
 @dataclass
@@ -75,7 +77,12 @@ def read_roster(path: Path, key_dir: Path | None = None) -> Roster:
         raise RosterError(t("명단 파일이 없습니다: {p}", "Roster file not found: {p}", p=str(path))) from None
     except OSError as exc:
         raise RosterError(
-            t("명단 파일을 열 수 없습니다: {p} ({e})", "Cannot open the roster: {p} ({e})", p=str(path), e=exc.strerror)
+            t(
+                "명단 파일을 열 수 없습니다: {p} ({e})",
+                "Cannot open the roster: {p} ({e})",
+                p=str(path),
+                e=exc.strerror,
+            )
         ) from None
     text = _decode(raw, path)
     sample = text[:4096]
@@ -109,7 +116,16 @@ def read_roster(path: Path, key_dir: Path | None = None) -> Roster:
         where = f"{path.name}:{line}"
         problem = _row_problem(values, len(cells), len(header), seen_names, line)
         if problem is not None:
-            roster.problems.append(RosterProblem(path.name, line, problem))
+            duplicate = values.get("name") in seen_names
+            roster.problems.append(
+                RosterProblem(
+                    where,
+                    line,
+                    problem,
+                    name=None if duplicate else (values.get("name") or None),
+                    host=values.get("host") or None,
+                )
+            )
             continue
         port = values.get("port") or ""
         key = values.get("key") or None
@@ -149,7 +165,9 @@ def _row_problem(
         return t("host 값이 주소가 아닙니다: {h}", "host is not an address: {h}", h=host)
     port = values.get("port") or ""
     if port and not (port.isdigit() and 0 < int(port) < 65536):
-        return t("port 값이 1~65535 사이의 숫자가 아닙니다: {v}", "port is not a number in 1-65535: {v}", v=port)
+        return t(
+            "port 값이 1~65535 사이의 숫자가 아닙니다: {v}", "port is not a number in 1-65535: {v}", v=port
+        )
     name = values["name"]
     if name in seen:
         return t(

@@ -64,6 +64,48 @@ def default_known_hosts() -> Path:
 _KNOWN_HOSTS_LOCK = threading.Lock()
 
 
+class _LiveSockets:
+    """Open node connections, so a class run stopped by Ctrl-C can cut them all at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        self.aborted = False
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.add(sock)
+            aborted = self.aborted
+        if aborted:
+            _shutdown(sock)
+
+    def discard(self, sock: object) -> None:
+        with self._lock:
+            self._sockets.discard(sock)  # type: ignore[arg-type]
+
+    def abort_all(self) -> None:
+        with self._lock:
+            self.aborted = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shutdown(sock)
+
+
+def _close(sock: object) -> None:
+    LIVE_SOCKETS.discard(sock)
+    sock.close()  # type: ignore[attr-defined]
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+LIVE_SOCKETS = _LiveSockets()
+
+
 class AcceptNewPolicy(paramiko.MissingHostKeyPolicy):
     """Remember a host seen for the first time (append to our known_hosts); never overwrite."""
 
@@ -95,9 +137,10 @@ class Deadline:
 class SshSession:
     """An open SSH connection to one node; use as a context manager."""
 
-    def __init__(self, client: paramiko.SSHClient, deadline: Deadline) -> None:
+    def __init__(self, client: paramiko.SSHClient, deadline: Deadline, sock: object = None) -> None:
         self.client = client
         self.deadline = deadline
+        self._sock = sock
         self.stats = SessionStats(connections=1)
         self._lock = threading.Lock()
 
@@ -109,6 +152,7 @@ class SshSession:
 
     def close(self) -> None:
         self.client.close()
+        LIVE_SOCKETS.discard(self._sock)
 
     @classmethod
     def connect(cls, target: Target, known_hosts: Path, deadline: Deadline) -> SshSession:
@@ -152,7 +196,7 @@ class SshSession:
                 look_for_keys=target.key is None,
             )
         except paramiko.BadHostKeyException as exc:
-            sock.close()
+            _close(sock)
             raise TargetError(
                 "host_key_mismatch",
                 t(
@@ -166,7 +210,7 @@ class SshSession:
                 ),
             ) from None
         except paramiko.AuthenticationException:
-            sock.close()
+            _close(sock)
             raise TargetError(
                 "auth_failed",
                 t(
@@ -178,10 +222,10 @@ class SshSession:
                 ),
             ) from None
         except TimeoutError:
-            sock.close()
+            _close(sock)
             raise _timeout(where, deadline) from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
-            sock.close()
+            _close(sock)
             text = str(exc)
             transport = client.get_transport()
             spoke_ssh = bool(transport and transport.remote_version)
@@ -216,11 +260,11 @@ class SshSession:
                 ),
             ) from None
         except ValueError as exc:  # e.g. a key file paramiko cannot parse
-            sock.close()
+            _close(sock)
             raise TargetError(
                 "error", t("키 파일을 읽을 수 없습니다: {exc}", "Cannot use the key file: {exc}", exc=exc)
             ) from None
-        return cls(client, deadline)
+        return cls(client, deadline, sock)
 
     # ---- commands ----------------------------------------------------------------------
 
@@ -322,6 +366,7 @@ def _open_socket(target: Target, deadline: Deadline) -> socket.socket | paramiko
         sock = socket.create_connection((target.hostname, target.port), timeout=deadline.remaining())
         # Small SSH packets (channel requests, tunnel data) must not wait for delayed ACKs (~40 ms each).
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        LIVE_SOCKETS.add(sock)
         return sock
     except socket.gaierror:
         raise TargetError(
