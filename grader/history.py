@@ -29,8 +29,11 @@ def history_record(result: Mapping[str, Any], run_id: str) -> dict[str, Any]:
 def append_history(path: Path, records: Iterable[Mapping[str, Any]]) -> None:
     """Append whole lines with one write each (O_APPEND), so concurrent runs never interleave."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            os.write(fd, b"\n")  # a run killed mid-line: start ours on a line of its own
         for record in records:
             os.write(fd, (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
         os.fsync(fd)

@@ -70,7 +70,10 @@ def _decode(raw: bytes, path: Path) -> str:
 
 
 def read_roster(path: Path, key_dir: Path | None = None) -> Roster:
-    """Parse a roster CSV: `name,host` required, `user,port,key` optional; bad rows are reported."""
+    """Parse a roster CSV: `name,host` required, `user,port,key` optional; bad rows are reported.
+
+    A relative key path is taken relative to `key_dir`, by default the roster's own folder."""
+    key_dir = key_dir or path.resolve().parent
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -85,7 +88,7 @@ def read_roster(path: Path, key_dir: Path | None = None) -> Roster:
             )
         ) from None
     text = _decode(raw, path)
-    sample = text[:4096]
+    sample = "\n".join(line for line in text.splitlines()[:50] if not line.lstrip().startswith("#"))
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
