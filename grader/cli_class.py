@@ -37,8 +37,15 @@ def _load_roster(args: argparse.Namespace) -> Roster:
         roster.trainees += found.trainees
         roster.problems += found.problems
     if args.ec2:
-        from grader.ec2 import Ec2Query, discover, parse_tag_filter
+        from grader.ec2 import Ec2Error, Ec2Query, discover, parse_tag_filter
 
+        if not args.tag:
+            raise Ec2Error(
+                t(
+                    "--ec2에는 --tag가 하나 이상 필요합니다 (예: --tag Course=airflow-3기). 리전의 모든 인스턴스를 채점하지 않도록 막습니다",
+                    "--ec2 needs at least one --tag (e.g. --tag Course=airflow-3): it keeps other instances of the region out",
+                )
+            )
         query = Ec2Query(
             region=args.region or "",
             tags=[parse_tag_filter(tag) for tag in args.tag],

@@ -1,0 +1,292 @@
+"""A whole class graded at once: the simulated class of `practice/class` (each node in its own
+network, PID and mount namespaces, behind a delayed link), graded with the real `grade` CLI
+into a scoreboard, JUnit and HTML. Needs root; `practice/class up` is run (idempotent)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLASS_SCRIPT = ROOT / "practice" / "class"
+GRADE = Path(sys.executable).with_name("grade")
+HANG_PORT = 2200
+
+
+@pytest.fixture(scope="session")
+def klass() -> dict:
+    proc = subprocess.run(["bash", str(CLASS_SCRIPT), "up"], capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, f"practice/class up failed:\n{proc.stdout}\n{proc.stderr}"
+    info = json.loads(
+        subprocess.run(["bash", str(CLASS_SCRIPT), "info"], capture_output=True, text=True).stdout
+    )
+    return {node["name"]: node for node in info["nodes"]} | {"_info": info}
+
+
+@pytest.fixture(scope="session")
+def hanging_address(klass: dict) -> Iterator[str]:
+    """A host on the class subnet that accepts TCP on HANG_PORT and never says anything."""
+    node = klass["unreachable"]
+    server = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            node["netns"],
+            sys.executable,
+            "-c",
+            "import socket\n"
+            "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+            f"s.bind(('0.0.0.0', {HANG_PORT})); s.listen(100); print('ready', flush=True); held = []\n"
+            "while True: held.append(s.accept()[0])\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+    yield node["host"]
+    server.kill()
+    server.wait()
+
+
+@pytest.fixture(scope="session")
+def wrong_key(tmp_path_factory: pytest.TempPathFactory) -> str:
+    key = tmp_path_factory.mktemp("keys") / "someone-else.pem"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    return str(key)
+
+
+def write_roster(path: Path, klass: dict, extra: list[str] = ()) -> Path:
+    lines = ["name,host,user,port,key"]
+    for name in ("pass", "redis-down", "local-exec", "unreachable"):
+        node = klass[name]
+        lines.append(f"{name},{node['host']},{node['user']},{node['port']},{node['key']}")
+    lines += list(extra)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def scoreboard_rows(path: Path) -> dict[str, dict[str, str]]:
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    return {r["name"]: r for r in csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))}
+
+
+def grade(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(GRADE), *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def known_hosts(tmp_path: Path) -> str:
+    return str(tmp_path / "known_hosts")
+
+
+def test_class_is_behind_a_delayed_link(klass: dict) -> None:
+    """Every packet to a class node is delayed (~25 ms each way): a TCP connect takes one RTT."""
+    samples = []
+    for _ in range(5):
+        started = time.monotonic()
+        with socket.create_connection((klass["pass"]["host"], 22), timeout=5):
+            samples.append(time.monotonic() - started)
+    assert statistics.median(samples) >= 0.040, samples
+
+
+def test_nodes_have_their_own_processes(klass: dict, tmp_path: Path, known_hosts: str) -> None:
+    """Two nodes' `ps` differ: each sees only its own redis-server, mariadbd and Airflow."""
+    pids = {}
+    for name in ("pass", "local-exec"):
+        node = klass[name]
+        facts = tmp_path / f"{name}.json"
+        proc = grade(
+            "--host",
+            node["host"],
+            "--key",
+            node["key"],
+            "--known-hosts",
+            known_hosts,
+            "--save-facts",
+            str(facts),
+        )
+        assert proc.returncode in (0, 1), proc.stderr
+        processes = json.loads(facts.read_text())["processes"]
+        commands = [p["title"] for p in processes]
+        assert sum("redis-server" in c for c in commands) <= 1
+        assert sum(c.startswith("/usr/sbin/mariadbd") for c in commands) == 1
+        assert len(processes) < 80, len(processes)
+        pids[name] = {p["pid"] for p in processes}
+    assert 1 in pids["pass"] and 1 in pids["local-exec"]  # each node has its own PID 1 (tini)
+
+
+def test_grade_class_into_scoreboard_junit_html(
+    klass: dict, hanging_address: str, wrong_key: str, tmp_path: Path, known_hosts: str
+) -> None:
+    roster = write_roster(
+        tmp_path / "roster.csv",
+        klass,
+        [
+            f"wrong-key,{klass['pass']['host']},ec2-user,22,{wrong_key}",
+            f"hanging,{hanging_address},ec2-user,{HANG_PORT},{wrong_key}",
+            "no-host,,ec2-user,22,",
+        ],
+    )
+    board, junit, html = tmp_path / "sb.csv", tmp_path / "report.xml", tmp_path / "report.html"
+    started = time.monotonic()
+    proc = grade(
+        "--roster", str(roster), "--scoreboard", str(board), "--junit", str(junit), "--html", str(html),
+        "--known-hosts", known_hosts, "--timeout", "6",
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "roster.csv:8" in proc.stderr  # the bad row, by line
+    # The hanging node holds one worker for its own timeout; it does not hold up the class.
+    assert elapsed < 6 * 2.5, elapsed
+
+    rows = scoreboard_rows(board)
+    assert rows["(배점)"]["max"] == "100"
+    full = rows["pass"]
+    assert (full["status"], full["total"], full["max"], full["failing"]) == ("graded", "100", "100", "")
+    assert full["airflow_version"] == "2.11.2"
+    assert rows["redis-down"]["status"] == "graded"
+    assert set(rows["redis-down"]["failing"].split()) == {"redis.running", "config.broker"}
+    assert rows["redis-down"]["redis.running"] == "0" and rows["redis-down"]["mysql.running"] == "10"
+    assert set(rows["local-exec"]["failing"].split()) == {"config.executor", "airflow.worker"}
+    assert rows["unreachable"]["status"] == "unreachable"
+    assert rows["wrong-key"]["status"] == "auth_failed"
+    assert rows["hanging"]["status"] == "timeout"
+    assert rows["no-host"]["status"] == "roster_error" and "host" in rows["no-host"]["message"]
+    for name in ("unreachable", "wrong-key", "hanging", "no-host"):
+        assert (rows[name]["total"], rows[name]["max"]) == ("0", "100")
+
+    suites = {s.get("name"): s for s in ET.parse(junit).getroot().iter("testsuite")}
+    assert set(suites) == set(rows) - {"(배점)"}
+    assert suites["pass"].get("failures") == "0" and suites["pass"].get("errors") == "0"
+    assert suites["redis-down"].get("failures") == "2"
+    assert suites["hanging"].get("errors") == "1"
+
+    page = html.read_text(encoding="utf-8")
+    for name in rows:
+        if name != "(배점)":
+            assert name in page
+    history = board.with_name("sb.history.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(history) == 7
+
+
+def test_regrade_one_trainee_keeps_the_others(klass: dict, tmp_path: Path, known_hosts: str) -> None:
+    roster = write_roster(tmp_path / "roster.csv", klass)
+    board = tmp_path / "sb.csv"
+    first = grade("--roster", str(roster), "--scoreboard", str(board), "--known-hosts", known_hosts)
+    assert first.returncode == 3, first.stderr
+    before = scoreboard_rows(board)
+    time.sleep(1.1)  # graded_at has one-second resolution
+    again = grade(
+        "--roster",
+        str(roster),
+        "--only",
+        "redis-down",
+        "--scoreboard",
+        str(board),
+        "--known-hosts",
+        known_hosts,
+    )
+    assert again.returncode == 1, again.stderr
+    after = scoreboard_rows(board)
+    assert set(after) == set(before)
+    for name in ("pass", "local-exec", "unreachable", "(배점)"):
+        assert after[name] == before[name]
+    assert after["redis-down"]["graded_at"] > before["redis-down"]["graded_at"]
+    history = [json.loads(line) for line in board.with_name("sb.history.jsonl").read_text().splitlines()]
+    assert [h["name"] for h in history].count("redis-down") == 2 and len(history) == 5
+
+    unknown = grade("--roster", str(roster), "--only", "nobody", "--scoreboard", str(board))
+    assert unknown.returncode == 2 and "nobody" in unknown.stderr
+
+
+def _start_run(roster: Path, board: Path, known_hosts: str, timeout: str = "60") -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(GRADE), "--roster", str(roster), "--scoreboard", str(board), "--known-hosts", known_hosts,
+         "--timeout", timeout, "--jobs", "4"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _wait_for_row(board: Path, name: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if board.exists() and name in scoreboard_rows(board):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{name} never reached {board}")
+
+
+def test_ctrl_c_keeps_what_finished_and_a_second_run_is_locked_out(
+    klass: dict, hanging_address: str, wrong_key: str, tmp_path: Path, known_hosts: str
+) -> None:
+    node = klass["pass"]
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "name,host,user,port,key\n"
+        f"pass,{node['host']},ec2-user,22,{node['key']}\n"
+        f"hanging,{hanging_address},ec2-user,{HANG_PORT},{wrong_key}\n",
+        encoding="utf-8",
+    )
+    board = tmp_path / "sb.csv"
+    run = _start_run(roster, board, known_hosts)
+    try:
+        _wait_for_row(board, "pass")
+        second = grade("--roster", str(roster), "--scoreboard", str(board), "--known-hosts", known_hosts)
+        assert second.returncode == 2 and "다른 grade 실행" in second.stderr, second.stderr
+        run.send_signal(signal.SIGINT)
+        _out, err = run.communicate(timeout=15)
+    finally:
+        run.kill()
+    assert run.returncode == 130, err
+    assert "Traceback" not in err and "중단" in err
+    rows = scoreboard_rows(board)
+    assert rows["pass"]["total"] == "100" and "hanging" not in rows
+    # The lock went with the run: the next run may write.
+    rerun = grade(
+        "--roster", str(roster), "--only", "pass", "--scoreboard", str(board), "--known-hosts", known_hosts
+    )
+    assert rerun.returncode == 0, rerun.stderr
+
+
+def test_killed_run_leaves_a_whole_scoreboard(
+    klass: dict, hanging_address: str, wrong_key: str, tmp_path: Path, known_hosts: str
+) -> None:
+    node = klass["pass"]
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "name,host,user,port,key\n"
+        f"pass,{node['host']},ec2-user,22,{node['key']}\n"
+        f"hanging,{hanging_address},ec2-user,{HANG_PORT},{wrong_key}\n",
+        encoding="utf-8",
+    )
+    board = tmp_path / "sb.csv"
+    run = _start_run(roster, board, known_hosts)
+    try:
+        _wait_for_row(board, "pass")
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait(timeout=10)
+    finally:
+        run.kill()
+    rows = scoreboard_rows(board)  # parses: never half-written
+    assert rows["pass"]["total"] == "100"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    rerun = grade(
+        "--roster", str(roster), "--only", "pass", "--scoreboard", str(board), "--known-hosts", known_hosts
+    )
+    assert rerun.returncode == 0, rerun.stderr  # a killed run's lock does not outlive it
