@@ -7,6 +7,7 @@ Zombies are never a running service.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 
@@ -23,15 +24,19 @@ def _program(proc: Proc) -> str:
 
 def airflow_subcommand(proc: Proc) -> str | None:
     """`airflow scheduler` -> "scheduler"; `airflow celery worker` -> "celery worker"; titles too."""
+    return _subcommand(tuple(proc.argv), proc.title)
+
+
+@functools.lru_cache(maxsize=8192)  # every check asks about every process; a class run, many times
+def _subcommand(argv_given: tuple[str, ...], title: str) -> str | None:
     # A retitled process (setproctitle) shows its whole title as one argv element.
-    argv = proc.argv if len(proc.argv) > 1 else proc.title.split()
+    argv = argv_given if len(argv_given) > 1 else tuple(title.split())
     for index, arg in enumerate(argv[:3]):
         if posixpath.basename(arg) == "airflow" and index + 1 < len(argv):
             words = [a for a in argv[index + 1 : index + 3] if not a.startswith("-")]
             if words and words[0] == "celery" and len(words) > 1:
                 return f"celery {words[1]}"
             return words[0] if words else None
-    title = proc.title
     match = re.match(
         r"airflow (api_server|api-server|scheduler|webserver|dag-processor|dag_processor|triggerer)\b", title
     )
@@ -93,6 +98,21 @@ def is_local_executor_worker(proc: Proc) -> bool:
 
 
 def is_airflow_process(proc: Proc) -> bool:
+    return _is_airflow_process(tuple(proc.argv), proc.title, proc.zombie)
+
+
+@functools.lru_cache(maxsize=8192)
+def _is_airflow_process(argv: tuple[str, ...], title: str, zombie: bool) -> bool:
+    proc = Proc(
+        pid=0,
+        ppid=0,
+        uid=None,
+        user="",
+        state="Z" if zombie else "S",
+        elapsed=0.0,
+        title=title,
+        argv=list(argv),
+    )
     return (
         any(
             test(proc)
@@ -103,4 +123,14 @@ def is_airflow_process(proc: Proc) -> bool:
 
 
 def find(facts: Facts, test) -> list[Proc]:  # type: ignore[no-untyped-def]
-    return [p for p in facts.processes if test(p)]
+    """Processes passing `test`, computed once per facts (every check asks the same questions)."""
+    processes = facts.processes
+    stamp = (id(processes), len(processes))
+    cached = facts.__dict__.get("_found")
+    if cached is None or cached[0] != stamp:  # facts changed (or were copied) since: start again
+        cached = (stamp, {})
+        facts.__dict__["_found"] = cached
+    found = cached[1]
+    if test not in found:
+        found[test] = [p for p in processes if test(p)]
+    return found[test]

@@ -94,19 +94,42 @@ def text_from_numbered(numbered: str) -> str:
     return "\n".join(lines.get(n, "#") for n in range(1, max(lines) + 1)) + "\n"
 
 
-def parse_cfg(text: str) -> tuple[dict[str, dict[str, str]], dict[tuple[str, str], int]]:
-    """Parse airflow.cfg text like Airflow's ConfigParser; return values and their line numbers."""
+def parse_numbered(
+    entries: list[tuple[int, str]],
+) -> tuple[dict[str, dict[str, str]], dict[tuple[str, str], int]]:
+    """Parse the probe's (line number, line) pairs: only the lines that matter, original numbers kept.
+
+    The probe leaves out comment and blank lines, which ConfigParser skips anyway, so parsing the
+    ~350 remaining lines of a 2,500-line airflow.cfg gives the same values, several times faster.
+    """
+    text = "".join(line + "\n" for _, line in entries)
+    return parse_cfg(text, [number for number, _ in entries])
+
+
+def parse_cfg(
+    text: str, line_map: list[int] | None = None
+) -> tuple[dict[str, dict[str, str]], dict[tuple[str, str], int]]:
+    """Parse airflow.cfg text like Airflow's ConfigParser; return values and their line numbers.
+
+    `line_map[i]` is the file's line number of text line i+1 (when the text is a subset of the file).
+    """
+
+    def real(number: int | None) -> int | None:
+        if line_map is None or number is None or not 0 < number <= len(line_map):
+            return number
+        return line_map[number - 1]
+
     parser = configparser.ConfigParser(interpolation=None, strict=True)  # as Airflow reads it
     try:
         parser.read_string(text, source="airflow.cfg")
     except configparser.DuplicateOptionError as exc:
-        raise ConfigFileError("duplicate-option", exc.lineno, f"[{exc.section}] {exc.option}") from None
+        raise ConfigFileError("duplicate-option", real(exc.lineno), f"[{exc.section}] {exc.option}") from None
     except configparser.DuplicateSectionError as exc:
-        raise ConfigFileError("duplicate-section", exc.lineno, f"[{exc.section}]") from None
+        raise ConfigFileError("duplicate-section", real(exc.lineno), f"[{exc.section}]") from None
     except configparser.MissingSectionHeaderError as exc:
-        raise ConfigFileError("no-section-header", exc.lineno) from None
+        raise ConfigFileError("no-section-header", real(exc.lineno)) from None
     except configparser.ParsingError as exc:
-        raise ConfigFileError("syntax", exc.errors[0][0] if exc.errors else None) from None
+        raise ConfigFileError("syntax", real(exc.errors[0][0]) if exc.errors else None) from None
     values = {section: dict(parser.items(section, raw=True)) for section in parser.sections()}
     line_numbers: dict[tuple[str, str], int] = {}
     section = None
@@ -119,7 +142,7 @@ def parse_cfg(text: str) -> tuple[dict[str, dict[str, str]], dict[tuple[str, str
             continue
         if section and not raw[:1].isspace():
             key = stripped.split("=", 1)[0].split(":", 1)[0].strip().lower()
-            line_numbers.setdefault((section, key), number)
+            line_numbers.setdefault((section, key), real(number) or number)
     return values, line_numbers
 
 

@@ -168,6 +168,7 @@ class HostFacts:
     nproc: int | None = None
     memtotal_kb: int | None = None
     python: str = ""
+    nested_processes: int = 0  # in containers / nested PID namespaces: not the node's own services
 
 
 @dataclass

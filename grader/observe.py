@@ -240,9 +240,9 @@ def build_airflow(
         facts.config_state = file_entry.get("state", "error")
         facts.config_mtime = file_entry.get("mtime")
         if facts.config_state == "ok":
-            text = cfg.text_from_numbered("\n".join(f"{n}:{line}" for n, line in file_entry.get("lines", [])))
+            entries = sorted((int(n), str(line)) for n, line in file_entry.get("lines", []))
             try:
-                file_values, lines = cfg.parse_cfg(text)
+                file_values, lines = cfg.parse_numbered(entries)
             except cfg.ConfigFileError as exc:
                 facts.config_state = "parse-error"
                 facts.config_problem = ConfigProblem(exc.kind, exc.line, exc.where)
@@ -282,6 +282,7 @@ def build_host(raw: dict[str, Any]) -> HostFacts:
         nproc=raw.get("nproc"),
         memtotal_kb=raw.get("memtotal_kb"),
         python=raw.get("python", ""),
+        nested_processes=int(raw.get("nested_processes") or 0),
     )
 
 

@@ -81,15 +81,30 @@ def uid_of(pid):
         return None
 
 
+def pid_ns_depth(pid):
+    """How many PID namespaces deep a process is (the NSpid line of its status; Linux >= 4.1)."""
+    text = read_text("/proc/%s/status" % pid, 16384)[0] or ""
+    for line in text.splitlines():
+        if line.startswith("NSpid:"):
+            return len(line.split()) - 1
+    return 1
+
+
 def processes():
+    """The node's own processes. Those in nested PID namespaces (containers) are counted, not listed."""
     clock = os.sysconf("SC_CLK_TCK")
     uptime = float((read_text("/proc/uptime")[0] or "0 0").split()[0])
+    own_depth = pid_ns_depth("self")
     out = []
+    nested = 0
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         stat_text = read_text("/proc/%s/stat" % name, 4096)[0]
         if not stat_text:
+            continue
+        if pid_ns_depth(name) > own_depth:
+            nested += 1
             continue
         rest = stat_text[stat_text.rfind(")") + 2 :].split()
         cmd, _ = read_bytes("/proc/%s/cmdline" % name, 65536)
@@ -107,7 +122,10 @@ def processes():
                 "comm": comm,
             }
         )
-    return out
+    return out, nested
+
+
+SITE_BY_EXE = {}
 
 
 def details(pid):
@@ -115,8 +133,21 @@ def details(pid):
     base = "/proc/%s" % pid
     env_raw, _ = read_bytes(base + "/environ", 262144)
     env = [e.decode("utf-8", "replace") for e in (env_raw or b"").split(b"\0") if e]
-    maps, _ = read_text(base + "/maps", 4 << 20)
-    site = re.search(r"(/\S*/site-packages/)", maps or "")
+    exe = None
+    try:
+        exe = os.readlink(base + "/exe")
+    except OSError:
+        pass
+    # The kernel writes /proc/PID/maps out anew for each read: once per interpreter is enough
+    # (the gunicorn and celery children of one venv load the same site-packages).
+    if exe is None or exe not in SITE_BY_EXE:
+        maps, _ = read_text(base + "/maps", 4 << 20)
+        found = re.search(r"(/\S*/site-packages/)", maps or "")
+        if exe is not None and found:
+            SITE_BY_EXE[exe] = found
+    else:
+        found = SITE_BY_EXE[exe]
+    site = found
     fds = []
     try:
         for fd in os.listdir(base + "/fd")[:400]:
@@ -161,7 +192,7 @@ def net():
 def main():
     home = os.path.expanduser("~")
     me = os.getuid()
-    procs = processes()
+    procs, nested = processes()
     by_pid = dict((p["pid"], p) for p in procs)
     keep = set()
     for p in procs:
@@ -281,6 +312,7 @@ def main():
         "os_release": os_release,
         "system_release": system_release,
         "processes": procs,
+        "nested_processes": nested,
         "details": detail,
         "passwd": dict((str(k), v) for k, v in passwd.items() if k == me or k in owners or k < 1000),
         "net": net(),
@@ -293,4 +325,4 @@ def main():
     }
 
 
-json.dump(main(), sys.stdout)
+sys.stdout.write(json.dumps(main()))  # dumps: the C encoder (dump is pure Python)

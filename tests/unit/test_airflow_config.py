@@ -379,3 +379,22 @@ def test_env_override_values_are_expanded_too():
     dags = settings[("core", "dags_folder")]
     assert dags.value == "/opt/af/dags"
     assert dags.origin == "env:AIRFLOW__CORE__DAGS_FOLDER"
+
+
+def test_parse_numbered_keeps_file_line_numbers():
+    """The probe sends only the lines that matter; errors and evidence still cite the file's lines."""
+    entries = [
+        (3, "[core]"),
+        (40, "executor = CeleryExecutor"),
+        (77, "[database]"),
+        (90, "sql_alchemy_conn = x"),
+    ]
+    values, lines = cfg.parse_numbered(entries)
+    assert values["core"]["executor"] == "CeleryExecutor"
+    assert lines[("core", "executor")] == 40 and lines[("database", "sql_alchemy_conn")] == 90
+    with pytest.raises(ConfigFileError) as caught:
+        cfg.parse_numbered([*entries, (120, "[core]"), (121, "executor = LocalExecutor")])
+    assert caught.value.kind == "duplicate-section" and caught.value.line == 120
+    with pytest.raises(ConfigFileError) as caught:
+        cfg.parse_numbered([(5, "[core]"), (9, "executor = A"), (2000, "executor = B")])
+    assert caught.value.kind == "duplicate-option" and caught.value.line == 2000
