@@ -27,6 +27,16 @@ if [ -z "$PYTHON" ]; then
   PYTHON=$(command -v python3)
 fi
 
+# Headless Chromium and Korean fonts: the HTML report is checked in a real browser.
+missing=()
+for p in chromium fonts-noto-cjk fonts-noto-color-emoji; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "Debian 패키지 설치: ${missing[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
 stamp=$(cat pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -x .venv/bin/grade ] || [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$stamp" ]; then
   log "grader venv 준비 (.venv)"

@@ -184,8 +184,8 @@ table.class td.num { text-align: right; white-space: nowrap; font-variant-numeri
 table.class tbody tr > :first-child { border-left: 5px solid var(--na); }
 table.class tbody tr:first-child > * { border-bottom: none; padding-bottom: 2px; }
 table.class tr.more td { padding-top: 0; }
-table.class th[scope="row"] { min-width: 5em; }
-table.class td.host { max-width: 16em; font-size: 13px; }
+table.class th[scope="row"] { min-width: 9em; word-break: keep-all; overflow-wrap: normal; }
+table.class td.host { max-width: 16em; font-size: 13px; white-space: nowrap; overflow-wrap: normal; }
 tbody.s-passed tr > :first-child { border-left-color: var(--pass); }
 tbody.s-failed tr > :first-child { border-left-color: var(--fail); }
 tbody.s-ungraded tr > :first-child { border-left-color: var(--error); }

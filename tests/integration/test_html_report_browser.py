@@ -17,9 +17,16 @@ from grader.reports.html import write_html
 from tests.unit.test_reports import XSS, sample_class
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
-)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _chromium_installed() -> None:
+    # scripts/setup.sh installs it; without it this test fails (it is never skipped).
+    assert CHROMIUM.exists(), (
+        "Debian's chromium is not installed: run scripts/setup.sh (apt-get install chromium)"
+    )
+
+
 KOREAN_HEADINGS = ("반 요약", "항목별 통과율", "일별 반 평균 점수", "연수생별 결과")
 
 
