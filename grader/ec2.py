@@ -160,8 +160,13 @@ def _build_roster(client: Any, query: Ec2Query, instances: list[dict]) -> Roster
         instance_id = inst["InstanceId"]
         host = _address(inst, query.use_private)
         if host is None:
+            # Named, so the scoreboard shows the trainee and why nobody could grade them.
+            label = name if name not in used else f"{name} ({instance_id})"
+            used.add(label)
             roster.problems.append(
-                RosterProblem(f"ec2:{instance_id}", 0, _no_address(name, instance_id, query.use_private))
+                RosterProblem(
+                    f"ec2:{instance_id}", 0, _no_address(name, instance_id, query.use_private), name=label
+                )
             )
             continue
         info = _ec2_info(inst)
