@@ -24,6 +24,13 @@ CHECKS: tuple[CheckSpec, ...] = (
         services.scheduler,
     ),
     CheckSpec(
+        "airflow.dag_processor",
+        t("DAG 프로세서 (3.x)", "DAG processor (3.x)"),
+        "3.4 Airflow 설치 및 세팅",
+        services.dag_processor,
+        majors=(3,),
+    ),
+    CheckSpec(
         "airflow.worker", t("Celery 워커", "Celery worker"), "3.4 Airflow 설치 및 세팅", services.worker
     ),
     CheckSpec(
@@ -63,6 +70,8 @@ ADVISORIES: tuple[AdvisorySpec, ...] = (
 )
 
 CHECK_IDS = tuple(c.id for c in CHECKS)
+# Checks every node is judged on, whatever its Airflow: their points are a class's common maximum.
+COMMON_CHECK_IDS = tuple(c.id for c in CHECKS if set(c.majors) >= {2, 3})
 
 
 def judge(facts: Facts, settings: CourseSettings, only: set[str] | None = None) -> list[Verdict]:

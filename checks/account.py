@@ -21,8 +21,44 @@ def _create_hint(settings: CourseSettings) -> Hint:
     )
 
 
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+
+
+def _simple_auth_manager(facts: Facts) -> Outcome | None:
+    """Airflow 3 defaults to SimpleAuthManager, where the guide's `airflow users create` does not exist."""
+    if facts.airflow.major < 3:
+        return None
+    option = facts.airflow.option("core.auth_manager")
+    value = (option.value if option else None) or ""
+    if "FabAuthManager" in value or (option is not None and option.value is None):  # None: a _cmd/_secret
+        return None
+    where = option.origin if option else "default"
+    return Outcome(
+        Status.FAIL,
+        [
+            t(
+                "auth_manager = {v} ← {w}: Airflow 3의 기본값(SimpleAuthManager)에는 사용자·역할 테이블도 `airflow users` 명령도 없습니다",
+                "auth_manager = {v} ← {w}: Airflow 3's default (SimpleAuthManager) has no user/role tables and no `airflow users` command",
+                v=value.rsplit(".", 1)[-1] or "SimpleAuthManager",
+                w=where,
+            )
+        ],
+        Hint(
+            "champion-simple-auth-manager",
+            t(
+                "Airflow 3에서 가이드의 챔피언 계정을 만들려면 FAB 인증 관리자로 바꾸세요: `pip install apache-airflow-providers-fab`, airflow.cfg [core]에 `auth_manager = {fab}`, `airflow db migrate`, api-server 재시작 후 `airflow users create ...`",
+                "On Airflow 3, switch to the FAB auth manager to create the guide's champion: `pip install apache-airflow-providers-fab`, set [core] `auth_manager = {fab}`, run `airflow db migrate`, restart the api-server, then `airflow users create ...`",
+                fab=FAB_AUTH_MANAGER,
+            ),
+        ),
+    )
+
+
 def champion(facts: Facts, settings: CourseSettings) -> Outcome:
     c = settings.champion
+    simple = _simple_auth_manager(facts)
+    if simple is not None:
+        return simple
     evidence: list[Text] = []
     row = facts.mysql.champion if facts.mysql else None
     web = facts.web

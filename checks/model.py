@@ -47,6 +47,7 @@ class CheckSpec:
     title: Text
     guide_step: str  # e.g. "3.2 Redis 세팅"
     judge: Callable[[Facts, CourseSettings], Outcome]
+    majors: tuple[int, ...] = (2, 3)  # Airflow major versions the check applies to (others: not applicable)
 
 
 @dataclass

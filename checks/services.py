@@ -343,3 +343,75 @@ def worker(facts: Facts, settings: CourseSettings) -> Outcome:
             ),
         ),
     )
+
+
+def dag_processor(facts: Facts, settings: CourseSettings) -> Outcome:
+    """Airflow 3 parses DAG files in its own `airflow dag-processor`; 2.x does it in the scheduler."""
+    if facts.airflow.major < 3:
+        return Outcome(
+            Status.NOT_APPLICABLE,
+            [
+                t(
+                    "Airflow {v}: DAG 파일은 scheduler가 처리합니다 (별도 dag-processor는 3.x부터)",
+                    "Airflow {v}: the scheduler parses DAG files (a separate dag-processor is 3.x only)",
+                    v=facts.airflow.version or "2.x",
+                )
+            ],
+        )
+    procs = P.find(facts, P.is_dag_processor)
+    evidence: list[Text] = []
+    if procs:
+        evidence.append(
+            t(
+                "airflow dag-processor 프로세스 실행 중 (pid {pids})",
+                "airflow dag-processor running (pid {pids})",
+                pids=_pids(procs),
+            )
+        )
+    else:
+        evidence.append(t("airflow dag-processor 프로세스가 없습니다", "No airflow dag-processor process"))
+    component = _health_component(facts, "dag_processor")
+    healthy = None
+    if component is not None:
+        healthy = component.get("status") == "healthy"
+        evidence.append(
+            t(
+                "api-server health: dag_processor {s} (마지막 heartbeat {hb})",
+                "api-server health: dag_processor {s} (last heartbeat {hb})",
+                s=component.get("status"),
+                hb=component.get("latest_dag_processor_heartbeat"),
+            )
+        )
+    if procs and healthy:
+        return Outcome(Status.PASS, evidence)
+    if procs and healthy is None:
+        evidence.append(
+            t(
+                "api-server가 답하지 않아 heartbeat는 확인하지 못했습니다",
+                "The api-server did not answer, so the heartbeat was not seen",
+            )
+        )
+        return Outcome(Status.WARN, evidence)
+    if procs:
+        return Outcome(
+            Status.FAIL,
+            evidence,
+            Hint(
+                "dag-processor-no-heartbeat",
+                t(
+                    "dag-processor가 떠 있지만 heartbeat가 없습니다. 로그에서 DB 연결 오류를 확인하고 다시 띄우세요.",
+                    "The dag-processor runs without a heartbeat; look for DB errors in its log and restart it.",
+                ),
+            ),
+        )
+    return Outcome(
+        Status.FAIL,
+        evidence,
+        Hint(
+            "dag-processor-not-running",
+            t(
+                "Airflow 3에서는 DAG 파일을 읽는 dag-processor를 따로 띄워야 합니다: `airflow dag-processor -D` (가이드의 2.x에는 없는 단계)",
+                "Airflow 3 needs its own dag-processor to read DAG files: `airflow dag-processor -D` (a step the guide's 2.x does not have)",
+            ),
+        ),
+    )

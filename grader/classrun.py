@@ -77,9 +77,11 @@ def run_class(
     board = board_file.open() if board_file else None  # raises ScoreboardError if locked
     by_name = {trainee.name: trainee for trainee in trainees}
     try:
-        possible_max = sum(settings.points_for(c) for c in checks.CHECK_IDS)
+        possible_max = sum(settings.points_for(c) for c in checks.COMMON_CHECK_IDS)
         if board is not None:
-            board.possible.update(possible_row({c: settings.points_for(c) for c in checks.CHECK_IDS}))
+            board.possible.update(
+                possible_row({c: settings.points_for(c) for c in checks.CHECK_IDS}, checks.COMMON_CHECK_IDS)
+            )
         now = datetime.now(UTC).isoformat(timespec="seconds")
         problem_rows = [r for p in problems if (r := problem_result(p, now, lang)) is not None]
         pending_history: list[dict[str, Any]] = []

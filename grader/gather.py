@@ -212,13 +212,13 @@ def _web(
     host_header = f"localhost:{port}"
     # The login does not wait for the health answer: both round trips overlap (one RTT saved
     # per grade on a distant node). Its result only counts when the webserver answered at all.
-    login = None
-    if major < 3:
-        login = WebFacts(port=port, base_path=base_path)
-        login_thread = threading.Thread(
-            target=_login_v2, args=(session, login, settings, host_header, secrets), daemon=True
-        )
-        login_thread.start()
+    login = WebFacts(port=port, base_path=base_path)
+    login_thread = threading.Thread(
+        target=_login_v3 if major >= 3 else _login_v2,
+        args=(session, login, settings, host_header, secrets),
+        daemon=True,
+    )
+    login_thread.start()
     try:
         channel = session.open_tunnel("127.0.0.1", port)
         reply = protocols.http_request(channel, "GET", facts.health_path, host_header=host_header)
@@ -230,13 +230,64 @@ def _web(
             facts.health = None
     except (OSError, ConnectionError, ValueError) as exc:
         facts.error = redact(str(exc) or exc.__class__.__name__, secrets)
-    if login is not None:
-        login_thread.join(session.deadline.remaining())
-        if facts.error is None and not login_thread.is_alive():
-            facts.login_method, facts.login_status = login.login_method, login.login_status
-            facts.login_result, facts.login_roles = login.login_result, login.login_roles
-            facts.login_error = login.login_error
+    login_thread.join(session.deadline.remaining())
+    if facts.error is None and not login_thread.is_alive():
+        facts.login_method, facts.login_status = login.login_method, login.login_status
+        facts.login_result, facts.login_roles = login.login_result, login.login_roles
+        facts.login_error = login.login_error
     return facts
+
+
+def _login_v3(
+    session: SshSession, facts: WebFacts, settings: CourseSettings, host_header: str, secrets: set[str]
+) -> None:
+    """Airflow 3: `POST /auth/token` gives a JWT (basic auth is gone); with it, the FAB API's view
+    of the champion's roles. The token is a secret: it never reaches the facts."""
+    user, password = settings.champion.username, settings.champion.password
+    facts.login_method = "jwt"
+    try:
+        reply = protocols.http_request(
+            session.open_tunnel("127.0.0.1", facts.port),
+            "POST",
+            "/auth/token",
+            host_header=host_header,
+            headers={"Content-Type": "application/json"},
+            body=json.dumps({"username": user, "password": password}).encode(),
+        )
+        facts.login_status = reply.status
+        if reply.status in (401, 403):
+            facts.login_result = "denied"
+            return
+        if reply.status == 429:
+            facts.login_result = "rate_limited"
+            return
+        if reply.status not in (200, 201):
+            facts.login_result, facts.login_error = "error", f"POST /auth/token → HTTP {reply.status}"
+            return
+        try:
+            token = reply.json().get("access_token")
+        except (ValueError, AttributeError):
+            token = None
+        if not isinstance(token, str) or not token:
+            facts.login_result, facts.login_error = "error", "POST /auth/token: no access_token"
+            return
+        secrets.add(token)
+        facts.login_result = "ok"
+        roles = protocols.http_request(
+            session.open_tunnel("127.0.0.1", facts.port),
+            "GET",
+            f"/auth/fab/v1/users/{user}",
+            host_header=host_header,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if roles.status == 200:
+            try:
+                facts.login_roles = [r.get("name") for r in roles.json().get("roles", [])]
+            except (ValueError, AttributeError):
+                facts.login_roles = None
+    except (OSError, ConnectionError, ValueError) as exc:
+        facts.login_result = "error"
+        facts.login_error = redact(str(exc) or exc.__class__.__name__, secrets)
 
 
 def _login_v2(

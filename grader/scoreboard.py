@@ -118,7 +118,7 @@ def result_row(result: Mapping[str, object], possible_max: int | None = None) ->
     for check in result.get("checks") or []:  # type: ignore[union-attr]
         assert isinstance(check, Mapping)
         if check["status"] == "not_applicable":
-            row[str(check["id"])] = "-"
+            row[str(check["id"])] = "N/A"  # not "-": a leading minus would be neutralised as a formula
             continue
         row[str(check["id"])] = str(check["points"])
         score += int(check["points"])
@@ -137,10 +137,12 @@ def result_row(result: Mapping[str, object], possible_max: int | None = None) ->
     return row
 
 
-def possible_row(settings_points: Mapping[str, int]) -> dict[str, str]:
-    """Maximum points per check for the "points possible" row."""
+def possible_row(settings_points: Mapping[str, int], common: Iterable[str] | None = None) -> dict[str, str]:
+    """Maximum points per check for the "points possible" row; its total counts the `common` checks
+    (those every node is judged on: a 3.x-only check adds to a 3.x node's own max only)."""
     row = {check_id: str(points) for check_id, points in settings_points.items()}
-    row["max"] = str(sum(settings_points.values()))
+    counted = settings_points if common is None else {c: settings_points[c] for c in common}
+    row["max"] = str(sum(counted.values()))
     row["total"] = row["max"]
     return row
 

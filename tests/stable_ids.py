@@ -6,6 +6,7 @@ STABLE_CHECK_IDS = frozenset(
         "mysql.running",
         "airflow.webserver",
         "airflow.scheduler",
+        "airflow.dag_processor",
         "airflow.worker",
         "config.executor",
         "config.metadata_db",

@@ -345,7 +345,12 @@ def _chart(results: list[dict[str, Any]], lang: str, labels: dict[str, str]) -> 
             for s in ("warn", "fail", "error", "not_applicable")
             if counts.get(s)
         )
-        value = labels["no_data"] if rate is None else f"{passed}/{counted} · {_fmt_pct(rate)}"
+        if rate is not None:
+            value = f"{passed}/{counted} · {_fmt_pct(rate)}"
+        elif counts.get("not_applicable"):  # e.g. the 3.x-only DAG processor on a class of 2.x nodes
+            value = CHECK_STATUS_TEXT[lang]["not_applicable"]
+        else:
+            value = labels["no_data"]
         level = "" if rate is None or rate >= 80 else (" mid" if rate >= 50 else " low")
         step_text = f" · {labels['guide']} {step}" if step else ""
         out.append(

@@ -38,7 +38,9 @@ class Graded:
 
     @property
     def not_passed(self) -> set[str]:
-        return {c["id"] for c in self.result["checks"] if c["status"] not in ("pass", "warn")}
+        return {
+            c["id"] for c in self.result["checks"] if c["status"] not in ("pass", "warn", "not_applicable")
+        }
 
     def check(self, check_id: str) -> dict:
         return next(c for c in self.result["checks"] if c["id"] == check_id)

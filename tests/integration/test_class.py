@@ -71,7 +71,7 @@ def wrong_key(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def write_roster(path: Path, klass: dict, extra: list[str] = ()) -> Path:
     lines = ["name,host,user,port,key"]
-    for name in ("pass", "redis-down", "local-exec", "unreachable"):
+    for name in ("pass", "redis-down", "local-exec", "unreachable", "airflow3"):
         node = klass[name]
         lines.append(f"{name},{node['host']},{node['user']},{node['port']},{node['key']}")
     lines += list(extra)
@@ -151,15 +151,19 @@ def test_grade_class_into_scoreboard_junit_html(
     elapsed = time.monotonic() - started
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
-    assert "roster.csv:8" in proc.stderr  # the bad row, by line
+    assert "roster.csv:9" in proc.stderr  # the bad row, by line
     # The hanging node holds one worker for its own timeout; it does not hold up the class.
     assert elapsed < 6 * 2.5, elapsed
 
     rows = scoreboard_rows(board)
-    assert rows["(배점)"]["max"] == "100"
+    assert rows["(배점)"]["max"] == "100" and rows["(배점)"]["airflow.dag_processor"] == "10"
     full = rows["pass"]
     assert (full["status"], full["total"], full["max"], full["failing"]) == ("graded", "100", "100", "")
-    assert full["airflow_version"] == "2.11.2"
+    assert full["airflow_version"] == "2.11.2" and full["airflow.dag_processor"] == "N/A"
+    # Airflow 3 (api-server, dag-processor, FAB, JWT login): all pass, with the 3.x-only check counted
+    af3 = rows["airflow3"]
+    assert (af3["status"], af3["total"], af3["max"], af3["failing"]) == ("graded", "110", "110", "")
+    assert af3["airflow_version"] == "3.3.2" and af3["airflow.dag_processor"] == "10"
     assert rows["redis-down"]["status"] == "graded"
     assert set(rows["redis-down"]["failing"].split()) == {"redis.running", "config.broker"}
     assert rows["redis-down"]["redis.running"] == "0" and rows["redis-down"]["mysql.running"] == "10"
@@ -182,7 +186,7 @@ def test_grade_class_into_scoreboard_junit_html(
         if name != "(배점)":
             assert name in page
     history = board.with_name("sb.history.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(history) == 7
+    assert len(history) == 8
 
 
 def test_regrade_one_trainee_keeps_the_others(klass: dict, tmp_path: Path, known_hosts: str) -> None:
@@ -205,11 +209,11 @@ def test_regrade_one_trainee_keeps_the_others(klass: dict, tmp_path: Path, known
     assert again.returncode == 1, again.stderr
     after = scoreboard_rows(board)
     assert set(after) == set(before)
-    for name in ("pass", "local-exec", "unreachable", "(배점)"):
+    for name in ("pass", "local-exec", "unreachable", "airflow3", "(배점)"):
         assert after[name] == before[name]
     assert after["redis-down"]["graded_at"] > before["redis-down"]["graded_at"]
     history = [json.loads(line) for line in board.with_name("sb.history.jsonl").read_text().splitlines()]
-    assert [h["name"] for h in history].count("redis-down") == 2 and len(history) == 5
+    assert [h["name"] for h in history].count("redis-down") == 2 and len(history) == 6
 
     unknown = grade("--roster", str(roster), "--only", "nobody", "--scoreboard", str(board))
     assert unknown.returncode == 2 and "nobody" in unknown.stderr
@@ -290,3 +294,78 @@ def test_killed_run_leaves_a_whole_scoreboard(
         "--roster", str(roster), "--only", "pass", "--scoreboard", str(board), "--known-hosts", known_hosts
     )
     assert rerun.returncode == 0, rerun.stderr  # a killed run's lock does not outlive it
+
+
+# ---- the Airflow 3 node ----------------------------------------------------------------------
+
+
+def grade_node(node: dict, known_hosts: str) -> dict:
+    proc = grade(
+        "--host", node["host"], "--key", node["key"], "--known-hosts", known_hosts, "--format", "json"
+    )
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    return json.loads(proc.stdout)[0]
+
+
+def failing(result: dict) -> dict[str, str | None]:
+    return {
+        c["id"]: c["hint_id"]
+        for c in result["checks"]
+        if c["status"] not in ("pass", "warn", "not_applicable")
+    }
+
+
+def class_node(*args: str) -> None:
+    proc = subprocess.run(["bash", str(CLASS_SCRIPT), *args], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_airflow3_node_judged_like_the_guide(klass: dict, known_hosts: str) -> None:
+    result = grade_node(klass["airflow3"], known_hosts)
+    assert result["airflow_version"] == "3.3.2" and failing(result) == {}
+    checks_by_id = {c["id"]: c for c in result["checks"]}
+    assert checks_by_id["airflow.dag_processor"]["status"] == "pass"
+    assert any("/api/v2/monitor/health" in e for e in checks_by_id["airflow.webserver"]["evidence"])
+    assert any("POST /auth/token" in e for e in checks_by_id["account.champion"]["evidence"])
+    assert (result["score"], result["max_score"]) == (110, 110)
+
+
+def test_airflow3_dag_processor_stopped(klass: dict, known_hosts: str) -> None:
+    class_node("node", "airflow3", "stop", "dag-processor")
+    try:
+        result = grade_node(klass["airflow3"], known_hosts)
+    finally:
+        class_node("node", "airflow3", "start", "dag-processor")
+    assert failing(result) == {"airflow.dag_processor": "dag-processor-not-running"}
+
+
+def test_airflow3_champion_missing(klass: dict, known_hosts: str) -> None:
+    class_node(
+        "exec", "airflow3", "mysql", "--protocol=socket", "-uroot", "airflow", "-e",
+        "DELETE ur FROM ab_user_role ur JOIN ab_user u ON u.id = ur.user_id WHERE u.username = 'trey';"
+        " DELETE FROM ab_user WHERE username = 'trey';",
+    )  # fmt: skip
+    try:
+        result = grade_node(klass["airflow3"], known_hosts)
+    finally:
+        class_node("node", "airflow3", "up")  # `airflow users create` puts the champion back
+    assert failing(result) == {"account.champion": "champion-missing"}
+
+
+def test_airflow3_simple_auth_manager(klass: dict, known_hosts: str) -> None:
+    """Airflow 3's default auth manager has no users: the guide's champion cannot exist there."""
+    home = Path(klass["airflow3"]["key"]).parents[2] / "home" / "airflow"
+    cfg = home / "airflow.cfg"
+    pristine = Path(klass["airflow3"]["key"]).parents[1] / "airflow.cfg.practice"
+    simple = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+    subprocess.run(
+        [sys.executable, str(ROOT / "practice" / "edit_cfg.py"), str(cfg), f"core.auth_manager={simple}"],
+        check=True,
+    )
+    try:
+        class_node("node", "airflow3", "restart", "webserver")
+        result = grade_node(klass["airflow3"], known_hosts)
+    finally:
+        cfg.write_bytes(pristine.read_bytes())
+        class_node("node", "airflow3", "restart", "webserver")
+    assert failing(result) == {"account.champion": "champion-simple-auth-manager"}

@@ -36,7 +36,7 @@ def by_id(facts: Facts) -> dict[str, Verdict]:
 
 
 def not_passed(verdicts: dict[str, Verdict]) -> set[str]:
-    return {i for i, v in verdicts.items() if not v.status.passed}
+    return {i for i, v in verdicts.items() if not v.status.passed and v.status is not Status.NOT_APPLICABLE}
 
 
 def advisory_ids(facts: Facts) -> set[str]:
@@ -70,7 +70,13 @@ def test_recorded_node_passes_everything(recorded: Facts):
     assert verdicts["mysql.running"].status is Status.WARN
     assert verdicts["mysql.running"].hint is not None
     assert verdicts["mysql.running"].hint.id == "mysql-is-mariadb"
-    assert {i for i, v in verdicts.items() if v.status is Status.PASS} == ALL_IDS - {"mysql.running"}
+    assert {i for i, v in verdicts.items() if v.status is Status.PASS} == ALL_IDS - {
+        "mysql.running",
+        "airflow.dag_processor",
+    }
+    # 2.x has no separate DAG processor: shown, not counted
+    assert verdicts["airflow.dag_processor"].status is Status.NOT_APPLICABLE
+    assert verdicts["airflow.dag_processor"].max_points == 0
 
 
 def test_fixture_holds_no_password(recorded: Facts):
@@ -264,7 +270,9 @@ def test_scenario(facts: Facts, mutate, broken: set[str], hints: dict[str, str])
         assert verdicts[check_id].status in (Status.FAIL, Status.ERROR)
         assert verdicts[check_id].points == 0
     for check_id in ALL_IDS - broken:
-        assert verdicts[check_id].status.passed
+        # 2.x facts: the 3.x-only DAG processor is not applicable, everything else passes
+        assert verdicts[check_id].status.passed or check_id == "airflow.dag_processor"
+    assert verdicts["airflow.dag_processor"].status is Status.NOT_APPLICABLE
     for check_id, hint_id in hints.items():
         assert verdicts[check_id].hint is not None, check_id
         assert verdicts[check_id].hint.id == hint_id
@@ -305,8 +313,11 @@ def minimal_facts() -> Facts:
 def test_judge_never_raises_on_minimal_facts():
     verdicts = checks.judge(minimal_facts(), SETTINGS)
     assert [v.id for v in verdicts] == list(checks.CHECK_IDS)
-    assert len(verdicts) == 10
+    assert len(verdicts) == 11
     for verdict in verdicts:
+        if verdict.id == "airflow.dag_processor":  # minimal facts say nothing of a version: 2.x
+            assert verdict.status is Status.NOT_APPLICABLE
+            continue
         assert not verdict.status.passed
         assert verdict.points == 0
         # no check crashed: a crash is reported as "Internal error in this check"
