@@ -118,7 +118,11 @@ def executor(facts: Facts, settings: CourseSettings) -> Outcome:
         return stop
     option = facts.airflow.option("core.executor")
     value = (option.value or "") if option else ""
+    # A list (2.10+ multi-executor) runs tasks on its first entry by default; an entry may be
+    # `alias:module.path.Class` or `module.path.Class` as well as the short name.
     first = value.split(",")[0].strip()
+    if ":" in first and "#" not in first.split(":", 1)[0]:
+        first = first.split(":", 1)[1].strip()
     evidence = [*_file_note(facts), _line("executor", option, facts)]
     local_workers = P.find(facts, P.is_local_executor_worker)
     if local_workers:

@@ -17,6 +17,11 @@ REDIS_SERVERS = {"redis-server", "redis6-server"}
 MYSQL_SERVERS = {"mysqld", "mariadbd"}
 
 
+def program(proc: Proc) -> str:
+    """The program's file name (`redis6-server`, `mariadbd`...), from argv or the title."""
+    return _program(proc)
+
+
 def _program(proc: Proc) -> str:
     first = proc.argv[0] if len(proc.argv) > 1 else proc.title.split(" ", 1)[0]
     return posixpath.basename(first) if first else ""

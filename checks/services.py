@@ -3,6 +3,8 @@ scheduler, Celery worker."""
 
 from __future__ import annotations
 
+import re
+
 from checks import processes as P
 from checks.model import Hint, Outcome, Status
 from grader.facts import Facts, Proc
@@ -23,15 +25,22 @@ def redis_running(facts: Facts, settings: CourseSettings) -> Outcome:
     redis = facts.redis
     evidence: list[Text] = []
     if procs:
+        names = sorted({P.program(p) for p in procs})  # redis-server, or redis6-server on AL2023
         evidence.append(
             t(
-                "redis-server 프로세스 실행 중 (pid {pids})",
-                "redis-server process running (pid {pids})",
+                "{names} 프로세스 실행 중 (pid {pids})",
+                "{names} process running (pid {pids})",
+                names="/".join(names),
                 pids=_pids(procs),
             )
         )
     else:
-        evidence.append(t("redis-server 프로세스가 없습니다", "No redis-server process"))
+        evidence.append(
+            t(
+                "redis-server(AL2023: redis6-server) 프로세스가 없습니다",
+                "No redis-server (AL2023: redis6-server) process",
+            )
+        )
     answered = bool(redis and (redis.reachable or (redis.reply or "").startswith("-")))
     if redis and redis.reachable:
         evidence.append(
@@ -198,7 +207,7 @@ def webserver(facts: Facts, settings: CourseSettings) -> Outcome:
     if procs and healthy:
         return Outcome(Status.PASS, evidence)
     cmd = "airflow api-server" if v3 else "airflow webserver -D"
-    if v3 and "airflow webserver" in facts.airflow.history:
+    if v3 and any(re.search(r"(^|[\s;&|])airflow\s+webserver\b", line) for line in facts.airflow.history):
         hint = t(
             "Airflow {v}에는 `airflow webserver`가 없습니다. 대신 `airflow api-server`를 실행하세요 (포트 {port}).",
             "Airflow {v} has no `airflow webserver`; run `airflow api-server` instead (port {port}).",
