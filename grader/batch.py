@@ -67,6 +67,7 @@ def grade_class(
 ) -> BatchOutcome:
     """Grade every trainee with at most `options.jobs` nodes at once; Ctrl-C keeps what finished."""
     started = time.monotonic()
+    LIVE_SOCKETS.reset()
     todo: queue.SimpleQueue[int] = queue.SimpleQueue()
     for index in range(len(trainees)):
         todo.put(index)

@@ -80,6 +80,11 @@ class _LiveSockets:
         with self._lock:
             self._sockets.discard(sock)  # type: ignore[arg-type]
 
+    def reset(self) -> None:
+        """A new run (e.g. the next grading in the same notebook kernel) starts un-aborted."""
+        with self._lock:
+            self.aborted = False
+
     def abort_all(self) -> None:
         with self._lock:
             self.aborted = True

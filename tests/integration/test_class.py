@@ -236,9 +236,8 @@ def _wait_for_row(board: Path, name: str, seconds: float = 30) -> None:
     raise AssertionError(f"{name} never reached {board}")
 
 
-def test_ctrl_c_keeps_what_finished_and_a_second_run_is_locked_out(
-    klass: dict, hanging_address: str, wrong_key: str, tmp_path: Path, known_hosts: str
-) -> None:
+def pass_and_hanging(tmp_path: Path, klass: dict, hanging_address: str, wrong_key: str) -> Path:
+    """A roster of one good node and one that holds its worker until the run's own timeout."""
     node = klass["pass"]
     roster = tmp_path / "roster.csv"
     roster.write_text(
@@ -247,6 +246,13 @@ def test_ctrl_c_keeps_what_finished_and_a_second_run_is_locked_out(
         f"hanging,{hanging_address},ec2-user,{HANG_PORT},{wrong_key}\n",
         encoding="utf-8",
     )
+    return roster
+
+
+def test_ctrl_c_keeps_what_finished_and_a_second_run_is_locked_out(
+    klass: dict, hanging_address: str, wrong_key: str, tmp_path: Path, known_hosts: str
+) -> None:
+    roster = pass_and_hanging(tmp_path, klass, hanging_address, wrong_key)
     board = tmp_path / "sb.csv"
     run = _start_run(roster, board, known_hosts)
     try:
@@ -271,14 +277,7 @@ def test_ctrl_c_keeps_what_finished_and_a_second_run_is_locked_out(
 def test_killed_run_leaves_a_whole_scoreboard(
     klass: dict, hanging_address: str, wrong_key: str, tmp_path: Path, known_hosts: str
 ) -> None:
-    node = klass["pass"]
-    roster = tmp_path / "roster.csv"
-    roster.write_text(
-        "name,host,user,port,key\n"
-        f"pass,{node['host']},ec2-user,22,{node['key']}\n"
-        f"hanging,{hanging_address},ec2-user,{HANG_PORT},{wrong_key}\n",
-        encoding="utf-8",
-    )
+    roster = pass_and_hanging(tmp_path, klass, hanging_address, wrong_key)
     board = tmp_path / "sb.csv"
     run = _start_run(roster, board, known_hosts)
     try:
