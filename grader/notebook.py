@@ -1,0 +1,204 @@
+"""Check cells for the course notebooks: `%node` says which node is yours, `%check` grades it.
+
+    %load_ext grader.notebook
+    %node ec2-13-124-0-1.ap-northeast-2.compute.amazonaws.com --key ~/.ssh/class.pem
+    %check redis            # one step of the guide (or a check id, or `all`)
+
+The checks are the very ones `grade` runs (same gathering, same judging, same hints), so a
+trainee sees in the notebook exactly the verdict the champion will see. Without IPython the
+same functions work from plain Python: `use_node(...)`, `check("redis")`.
+"""
+
+from __future__ import annotations
+
+import html
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import checks
+from checks.model import Status
+from grader.report import ICONS, TARGET_STATUS_TEXT
+from grader.runner import TargetResult, grade_target
+from grader.settings import CourseSettings, load_settings
+from grader.target import Target, resolve_target
+from grader.transport import default_known_hosts
+
+# What a guide step checks: `%check redis` after 3.2, `%check all` for 과제.
+STEPS: dict[str, tuple[str, ...]] = {
+    "redis": ("redis.running",),
+    "mysql": ("mysql.running",),
+    "airflow": ("airflow.webserver", "airflow.scheduler", "airflow.dag_processor", "airflow.worker"),
+    "config": ("config.executor", "config.metadata_db", "config.broker", "config.result_backend"),
+    "account": ("account.champion",),
+    "all": checks.CHECK_IDS,
+}
+
+
+class NotebookError(ValueError):
+    """A check cell used the wrong way: said in Korean, never a traceback."""
+
+
+@dataclass
+class NodeSession:
+    target: Target | None = None
+    settings: CourseSettings = field(default_factory=CourseSettings)
+    known_hosts: Path = field(default_factory=default_known_hosts)
+    timeout: float = 20.0
+
+
+SESSION = NodeSession()
+
+
+def use_node(
+    host: str,
+    *,
+    key: str | None = None,
+    user: str | None = None,
+    port: int | None = None,
+    name: str | None = None,
+    config: str | None = None,
+    known_hosts: str | None = None,
+) -> Target:
+    """Remember the trainee's node for the following `check()` calls."""
+    SESSION.target = resolve_target(host, name=name, port=port, user=user, key=key)
+    if config:
+        SESSION.settings = load_settings(config)
+    if known_hosts:
+        SESSION.known_hosts = Path(known_hosts).expanduser()
+    return SESSION.target
+
+
+def selected(words: list[str]) -> set[str]:
+    """`redis`, `config`, `all` or check ids -> the check ids to run."""
+    if not words:
+        words = ["all"]
+    chosen: set[str] = set()
+    for word in words:
+        if word in STEPS:
+            chosen.update(STEPS[word])
+        elif word in checks.CHECK_IDS:
+            chosen.add(word)
+        else:
+            known = ", ".join([*STEPS, *checks.CHECK_IDS])
+            raise NotebookError(f"알 수 없는 점검 이름: {word} (쓸 수 있는 것: {known})")
+    return chosen
+
+
+def check(*words: str) -> CheckView:
+    """Grade the remembered node on these steps/checks and return a view for the notebook."""
+    if SESSION.target is None:
+        raise NotebookError("먼저 %node <주소> --key <키 파일>로 내 노드를 알려 주세요")
+    only = selected(list(words))
+    result = grade_target(
+        SESSION.target, SESSION.settings, known_hosts=SESSION.known_hosts, timeout=SESSION.timeout, only=only
+    )
+    return CheckView(result)
+
+
+@dataclass
+class CheckView:
+    """✅/❌ per check with its evidence and, when not passed, the hint: HTML in Jupyter, text elsewhere."""
+
+    result: TargetResult
+
+    @property
+    def passed(self) -> bool:
+        return self.result.all_passed
+
+    def rows(self) -> list[tuple[str, str, str, list[str], str | None]]:
+        out = []
+        for v in self.result.verdicts:
+            hint = self.result.clean(v.hint.text.ko) if v.hint and v.status is not Status.PASS else None
+            evidence = [self.result.clean(e.ko) for e in v.evidence]
+            out.append((ICONS[v.status].strip(), v.id, v.title.ko, evidence, hint))
+        return out
+
+    def headline(self) -> str:
+        r = self.result
+        if r.status != "graded":
+            status = TARGET_STATUS_TEXT["ko"].get(r.status, r.status)
+            message = r.clean(r.message.ko) if r.message else ""
+            return f"❓ {r.target.name}: {status}. {message}".strip()
+        verdict = "모두 통과" if r.all_passed else "통과하지 못한 항목이 있습니다"
+        return f"{r.target.name} (Airflow {r.airflow_version or '?'}): {verdict} — {r.score}/{r.max_score}점"
+
+    def __str__(self) -> str:
+        lines = [self.headline()]
+        for icon, check_id, title, evidence, hint in self.rows():
+            lines.append(f"{icon} {title} [{check_id}]")
+            lines += [f"    · {e}" for e in evidence]
+            if hint:
+                lines.append(f"    → {hint}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        e = html.escape
+        parts = [f"<p><b>{e(self.headline())}</b></p>"]
+        if self.result.status == "graded":
+            parts.append(
+                "<table><thead><tr><th></th><th>항목</th><th>근거</th><th>해결 방법</th></tr></thead><tbody>"
+            )
+            for icon, check_id, title, evidence, hint in self.rows():
+                parts.append(
+                    f"<tr><td>{e(icon)}</td><td>{e(title)}<br><code>{e(check_id)}</code></td>"
+                    f"<td>{'<br>'.join(e(x) for x in evidence)}</td><td>{e(hint or '')}</td></tr>"
+                )
+            parts.append("</tbody></table>")
+        return "".join(parts)
+
+
+# ---- IPython ------------------------------------------------------------------------------------
+
+
+def _node_magic(line: str) -> str:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="%node", add_help=False, exit_on_error=False)
+    parser.add_argument("host")
+    parser.add_argument("--key")
+    parser.add_argument("--user")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--name")
+    parser.add_argument("--config")
+    parser.add_argument("--known-hosts")
+    try:
+        args = parser.parse_args(shlex.split(line))
+    except (argparse.ArgumentError, SystemExit, ValueError) as exc:
+        raise NotebookError(
+            f"%node 사용법: %node <주소> [--key 키.pem] [--user ec2-user] [--port 22] ({exc})"
+        ) from None
+    target = use_node(
+        args.host,
+        key=args.key,
+        user=args.user,
+        port=args.port,
+        name=args.name,
+        config=args.config,
+        known_hosts=args.known_hosts,
+    )
+    return f"내 노드: {target.user}@{target.hostname}:{target.port}" + (
+        f" (키 {target.key})" if target.key else ""
+    )
+
+
+def load_ipython_extension(ipython) -> None:  # type: ignore[no-untyped-def]
+    """`%load_ext grader.notebook`: registers `%node` and `%check`."""
+
+    def node(line: str) -> None:
+        try:
+            print(_node_magic(line))
+        except NotebookError as exc:
+            print(f"❌ {exc}")
+
+    def check_magic(line: str):  # type: ignore[no-untyped-def]
+        try:
+            return check(*shlex.split(line))
+        except NotebookError as exc:
+            print(f"❌ {exc}")
+            return None
+
+    ipython.register_magic_function(node, "line", "node")
+    ipython.register_magic_function(check_magic, "line", "check")

@@ -1,0 +1,82 @@
+"""Check cells (`%node`, `%check`): step names, rendering of the same verdicts `grade` gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import checks
+from grader import notebook
+from grader.facts import Facts
+from grader.i18n import t
+from grader.runner import TargetResult, judge_facts
+from grader.settings import CourseSettings
+from grader.target import Target
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "facts" / "practice-2.11.2-pass.json"
+
+
+def view(facts: Facts, only: set[str] | None = None) -> notebook.CheckView:
+    target = Target(name="내 노드", host="h", hostname="h")
+    return notebook.CheckView(judge_facts(target, facts, CourseSettings(), only))
+
+
+def test_steps_cover_every_check_and_names_are_checked() -> None:
+    assert notebook.selected([]) == set(checks.CHECK_IDS)
+    assert notebook.selected(["redis"]) == {"redis.running"}
+    assert notebook.selected(["config", "account.champion"]) == {
+        "config.executor",
+        "config.metadata_db",
+        "config.broker",
+        "config.result_backend",
+        "account.champion",
+    }
+    covered = set().union(*(ids for step, ids in notebook.STEPS.items() if step != "all"))
+    assert covered == set(checks.CHECK_IDS)
+    with pytest.raises(notebook.NotebookError, match="알 수 없는 점검 이름: redsi"):
+        notebook.selected(["redsi"])
+
+
+def test_view_of_a_passing_node_in_text_and_html() -> None:
+    facts = Facts.load(FIXTURE)
+    shown = view(facts, {"redis.running", "mysql.running"})
+    assert shown.passed
+    text = str(shown)
+    assert "모두 통과" in text and "✅ Redis 실행 [redis.running]" in text
+    assert "⚠️ MySQL 실행 [mysql.running]" in text and "→ 가이드 3.3" in text  # warn shows its note
+    page = shown._repr_html_()
+    assert "<table>" in page and "redis.running" in page and "airflow.worker" not in page
+
+
+def test_view_of_a_failing_check_shows_the_hint_and_escapes() -> None:
+    facts = Facts.load(FIXTURE)
+    facts.processes = [p for p in facts.processes if "redis-server" not in p.title]
+    facts.redis.reachable, facts.redis.error = False, "<b>refused</b>"
+    shown = view(facts, {"redis.running"})
+    assert not shown.passed
+    assert "❌ Redis 실행" in str(shown) and "sudo service redis start" in str(shown)
+    assert "<b>refused</b>" not in shown._repr_html_()
+
+
+def test_view_of_an_unreachable_node() -> None:
+    result = TargetResult(
+        Target(name="내 노드", host="h", hostname="h"),
+        "unreachable",
+        "now",
+        message=t("연결 거부", "refused"),
+    )
+    shown = notebook.CheckView(result)
+    assert not shown.passed and str(shown).startswith("❓ 내 노드: 접속 불가. 연결 거부")
+    assert "<table>" not in shown._repr_html_()
+
+
+def test_check_before_node_and_bad_node_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(notebook, "SESSION", notebook.NodeSession())
+    with pytest.raises(notebook.NotebookError, match="%node"):
+        notebook.check("redis")
+    with pytest.raises(notebook.NotebookError, match="사용법"):
+        notebook._node_magic("")
+    said = notebook._node_magic("10.0.0.5 --key /k/me.pem --user ubuntu --port 2222")
+    assert said == "내 노드: ubuntu@10.0.0.5:2222 (키 /k/me.pem)"
+    assert notebook.SESSION.target is not None and notebook.SESSION.target.port == 2222
