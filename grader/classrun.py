@@ -120,6 +120,7 @@ def run_class(
             if reporter is not None:
                 reporter.close()
         run = ClassRun(outcome)
+        flush(force=True)  # the grading is safe on disk before anything else can go wrong
         if outputs.nbgrader and board is not None:
             from grader.nbgrader_merge import merge_nbgrader
 

@@ -100,6 +100,16 @@ def run_class_cli(
     if not trainees and not problems:
         return _error(t("채점할 연수생이 없습니다", "Nobody to grade"), lang)
 
+    if args.nbgrader:
+        if not args.scoreboard:
+            return _error(t("--nbgrader는 --scoreboard와 함께 씁니다", "--nbgrader needs --scoreboard"), lang)
+        from grader.nbgrader_merge import NbgraderError, merge_nbgrader
+        from grader.scoreboard import Scoreboard
+
+        try:  # a wrong file is said before the class is graded, not after
+            merge_nbgrader(Scoreboard(), Path(args.nbgrader))
+        except NbgraderError as exc:
+            return _error(exc.message, lang)
     scoreboard = Path(args.scoreboard) if args.scoreboard else None
     history = Path(args.history) if args.history else None
     if history is None and scoreboard is not None:

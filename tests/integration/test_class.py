@@ -143,10 +143,17 @@ def test_grade_class_into_scoreboard_junit_html(
         ],
     )
     board, junit, html = tmp_path / "sb.csv", tmp_path / "report.xml", tmp_path / "report.html"
+    quiz = tmp_path / "grades.csv"  # the CSV `nbgrader export` writes
+    quiz.write_text(
+        "assignment,duedate,timestamp,student_id,last_name,first_name,email,raw_score,late_submission_penalty,score,max_score\n"
+        "01-정의,,,pass,,,,4.0,0.0,4.0,5.0\n"
+        "01-정의,,,ghost,,,,1.0,0.0,1.0,5.0\n",
+        encoding="utf-8",
+    )
     started = time.monotonic()
     proc = grade(
         "--roster", str(roster), "--scoreboard", str(board), "--junit", str(junit), "--html", str(html),
-        "--known-hosts", known_hosts, "--timeout", "6",
+        "--nbgrader", str(quiz), "--known-hosts", known_hosts, "--timeout", "6",
     )  # fmt: skip
     elapsed = time.monotonic() - started
     assert proc.returncode == 3, proc.stdout + proc.stderr
@@ -174,6 +181,8 @@ def test_grade_class_into_scoreboard_junit_html(
     assert rows["no-host"]["status"] == "roster_error" and "host" in rows["no-host"]["message"]
     for name in ("unreachable", "wrong-key", "hanging", "no-host"):
         assert (rows[name]["total"], rows[name]["max"]) == ("0", "100")
+    assert rows["pass"]["quiz:01-정의"] == "4" and rows["(배점)"]["quiz:01-정의"] == "5"
+    assert rows["redis-down"]["quiz:01-정의"] == "" and "ghost" in proc.stderr
 
     suites = {s.get("name"): s for s in ET.parse(junit).getroot().iter("testsuite")}
     assert set(suites) == set(rows) - {"(배점)"}

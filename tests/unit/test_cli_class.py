@@ -32,6 +32,8 @@ def rows(path: Path) -> dict[str, dict[str, str]]:
         (["--ec2", "--region", REGION, "--tag", "Course"], "Key=Value"),
         (["--roster", "r.csv", "--only", "redis", "--scoreboard", "s.csv"], "항목 id를 빼세요"),
         (["--roster", "r.csv", "--only", "nobody"], "명단에 없는 이름: nobody"),
+        (["--roster", "r.csv", "--nbgrader", "r.csv"], "--nbgrader는 --scoreboard와"),
+        (["--roster", "r.csv", "--nbgrader", "r.csv", "--scoreboard", "s.csv"], "nbgrader export"),
     ],
 )
 def test_usage_errors_are_one_clear_line(
