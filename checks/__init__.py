@@ -29,6 +29,10 @@ CHECKS: tuple[CheckSpec, ...] = (
         "3.4 Airflow 설치 및 세팅",
         services.dag_processor,
         majors=(3,),
+        not_applicable=t(
+            "Airflow {v}: DAG 파일은 scheduler가 처리합니다 (별도 dag-processor는 3.x부터)",
+            "Airflow {v}: the scheduler parses DAG files (a separate dag-processor is 3.x only)",
+        ),
     ),
     CheckSpec(
         "airflow.worker", t("Celery 워커", "Celery worker"), "3.4 Airflow 설치 및 세팅", services.worker
@@ -79,6 +83,13 @@ def judge(facts: Facts, settings: CourseSettings, only: set[str] | None = None) 
     verdicts = []
     for spec in CHECKS:
         if only and spec.id not in only and spec.id.split(".")[0] not in only:
+            continue
+        if facts.airflow.major not in spec.majors:
+            reason = spec.not_applicable or t(
+                "Airflow {v}에는 해당하지 않습니다", "Does not apply to Airflow {v}"
+            )
+            outcome = Outcome(Status.NOT_APPLICABLE, [reason.format(v=facts.airflow.version or "2.x")])
+            verdicts.append(Verdict(spec.id, spec.title, outcome.status, 0, 0, outcome.evidence, None))
             continue
         try:
             outcome = spec.judge(facts, settings)

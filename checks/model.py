@@ -24,6 +24,10 @@ class Status(StrEnum):
         return self in (Status.PASS, Status.WARN)
 
 
+# Statuses (as in results' JSON) that do not count against a node: passed, passed with a note, or n/a.
+PASSING_STATUSES = frozenset({Status.PASS.value, Status.WARN.value, Status.NOT_APPLICABLE.value})
+
+
 @dataclass(frozen=True)
 class Hint:
     """How to fix it, pointing to the guide step; `id` keys the troubleshooting page."""
@@ -48,6 +52,7 @@ class CheckSpec:
     guide_step: str  # e.g. "3.2 Redis 세팅"
     judge: Callable[[Facts, CourseSettings], Outcome]
     majors: tuple[int, ...] = (2, 3)  # Airflow major versions the check applies to (others: not applicable)
+    not_applicable: Text | None = None  # why, on the other majors ({v}: the node's Airflow version)
 
 
 @dataclass

@@ -19,10 +19,6 @@ MYSQL_SERVERS = {"mysqld", "mariadbd"}
 
 def program(proc: Proc) -> str:
     """The program's file name (`redis6-server`, `mariadbd`...), from argv or the title."""
-    return _program(proc)
-
-
-def _program(proc: Proc) -> str:
     first = proc.argv[0] if len(proc.argv) > 1 else proc.title.split(" ", 1)[0]
     return posixpath.basename(first) if first else ""
 
@@ -53,14 +49,14 @@ def _subcommand(argv_given: tuple[str, ...], title: str) -> str | None:
 def is_redis_server(proc: Proc) -> bool:
     if proc.zombie:
         return False
-    if _program(proc) in REDIS_SERVERS:
+    if program(proc) in REDIS_SERVERS:
         return "[sentinel]" not in proc.title
     first = proc.title.split(" ", 1)[0]
     return first in REDIS_SERVERS and "[sentinel]" not in proc.title
 
 
 def is_mysql_server(proc: Proc) -> bool:
-    return not proc.zombie and _program(proc) in MYSQL_SERVERS
+    return not proc.zombie and program(proc) in MYSQL_SERVERS
 
 
 def is_webserver(proc: Proc) -> bool:
@@ -128,14 +124,4 @@ def _is_airflow_process(argv: tuple[str, ...], title: str, zombie: bool) -> bool
 
 
 def find(facts: Facts, test) -> list[Proc]:  # type: ignore[no-untyped-def]
-    """Processes passing `test`, computed once per facts (every check asks the same questions)."""
-    processes = facts.processes
-    stamp = (id(processes), len(processes))
-    cached = facts.__dict__.get("_found")
-    if cached is None or cached[0] != stamp:  # facts changed (or were copied) since: start again
-        cached = (stamp, {})
-        facts.__dict__["_found"] = cached
-    found = cached[1]
-    if test not in found:
-        found[test] = [p for p in processes if test(p)]
-    return found[test]
+    return [p for p in facts.processes if test(p)]

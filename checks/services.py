@@ -172,6 +172,23 @@ def _health_component(facts: Facts, name: str) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
+def _health_heartbeat(facts: Facts, name: str) -> tuple[bool | None, Text | None]:
+    """Whether the webserver's (3.x: api-server's) health says `name` is healthy, and that as evidence."""
+    component = _health_component(facts, name)
+    if component is None:
+        return None, None
+    server = "api-server" if facts.airflow.major >= 3 else "웹서버"
+    return component.get("status") == "healthy", t(
+        "{server} health: {name} {s} (마지막 heartbeat {hb})",
+        "{server_en} health: {name} {s} (last heartbeat {hb})",
+        server=server,
+        server_en="api-server" if facts.airflow.major >= 3 else "Webserver",
+        name=name,
+        s=component.get("status"),
+        hb=component.get(f"latest_{name}_heartbeat"),
+    )
+
+
 def webserver(facts: Facts, settings: CourseSettings) -> Outcome:
     v3 = facts.airflow.major >= 3
     procs = P.find(facts, P.is_api_server if v3 else P.is_webserver)
@@ -243,18 +260,9 @@ def scheduler(facts: Facts, settings: CourseSettings) -> Outcome:
         )
     else:
         evidence.append(t("airflow scheduler 프로세스가 없습니다", "No airflow scheduler process"))
-    component = _health_component(facts, "scheduler")
-    heartbeat_ok = None
-    if component is not None:
-        heartbeat_ok = component.get("status") == "healthy"
-        evidence.append(
-            t(
-                "웹서버 health: scheduler {s} (마지막 heartbeat {hb})",
-                "Webserver health: scheduler {s} (last heartbeat {hb})",
-                s=component.get("status"),
-                hb=component.get("latest_scheduler_heartbeat"),
-            )
-        )
+    heartbeat_ok, seen = _health_heartbeat(facts, "scheduler")
+    if seen is not None:
+        evidence.append(seen)
     elif facts.mysql and facts.mysql.scheduler_heartbeat_age is not None:
         age = facts.mysql.scheduler_heartbeat_age
         heartbeat_ok = age <= settings.scheduler_heartbeat_seconds
@@ -355,18 +363,7 @@ def worker(facts: Facts, settings: CourseSettings) -> Outcome:
 
 
 def dag_processor(facts: Facts, settings: CourseSettings) -> Outcome:
-    """Airflow 3 parses DAG files in its own `airflow dag-processor`; 2.x does it in the scheduler."""
-    if facts.airflow.major < 3:
-        return Outcome(
-            Status.NOT_APPLICABLE,
-            [
-                t(
-                    "Airflow {v}: DAG 파일은 scheduler가 처리합니다 (별도 dag-processor는 3.x부터)",
-                    "Airflow {v}: the scheduler parses DAG files (a separate dag-processor is 3.x only)",
-                    v=facts.airflow.version or "2.x",
-                )
-            ],
-        )
+    """Airflow 3 parses DAG files in its own `airflow dag-processor` (2.x: not applicable, see CHECKS)."""
     procs = P.find(facts, P.is_dag_processor)
     evidence: list[Text] = []
     if procs:
@@ -379,18 +376,9 @@ def dag_processor(facts: Facts, settings: CourseSettings) -> Outcome:
         )
     else:
         evidence.append(t("airflow dag-processor 프로세스가 없습니다", "No airflow dag-processor process"))
-    component = _health_component(facts, "dag_processor")
-    healthy = None
-    if component is not None:
-        healthy = component.get("status") == "healthy"
-        evidence.append(
-            t(
-                "api-server health: dag_processor {s} (마지막 heartbeat {hb})",
-                "api-server health: dag_processor {s} (last heartbeat {hb})",
-                s=component.get("status"),
-                hb=component.get("latest_dag_processor_heartbeat"),
-            )
-        )
+    healthy, seen = _health_heartbeat(facts, "dag_processor")
+    if seen is not None:
+        evidence.append(seen)
     if procs and healthy:
         return Outcome(Status.PASS, evidence)
     if procs and healthy is None:

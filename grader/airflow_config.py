@@ -82,18 +82,6 @@ class Setting:
     line: int | None = None
 
 
-def text_from_numbered(numbered: str) -> str:
-    """Rebuild cfg text from the probe's `N:line` output, keeping line numbers (gaps become comments)."""
-    lines: dict[int, str] = {}
-    for raw in numbered.splitlines():
-        number, sep, content = raw.partition(":")
-        if sep and number.isdigit():
-            lines[int(number)] = content
-    if not lines:
-        return ""
-    return "\n".join(lines.get(n, "#") for n in range(1, max(lines) + 1)) + "\n"
-
-
 def parse_numbered(
     entries: list[tuple[int, str]],
 ) -> tuple[dict[str, dict[str, str]], dict[tuple[str, str], int]]:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from checks.model import Advisory
+from checks.model import PASSING_STATUSES, Advisory
 from grader.batch import BatchOptions
 from grader.classrun import ClassOutputs, run_class
 from grader.i18n import Text, t
@@ -204,8 +204,7 @@ def _write_reports(
 def _class_exit_code(results: list[dict[str, Any]]) -> int:
     if any(r["status"] != "graded" for r in results):
         return 3
-    passing = ("pass", "warn", "not_applicable")
-    if all(all(c["status"] in passing for c in r["checks"]) for r in results):
+    if all(all(c["status"] in PASSING_STATUSES for c in r["checks"]) for r in results):
         return 0
     return 1
 
@@ -246,9 +245,7 @@ def write_class_table(results: list[dict[str, Any]], out: TextIO, lang: str) -> 
         table.add_row(result["target"]["name"], result["target"]["host"], status, score, detail)
     console.print(table)
     graded = [r for r in results if r["status"] == "graded"]
-    passed = [
-        r for r in graded if all(c["status"] in ("pass", "warn", "not_applicable") for c in r["checks"])
-    ]
+    passed = [r for r in graded if all(c["status"] in PASSING_STATUSES for c in r["checks"])]
     console.print(
         t(
             "{n}명 중 채점 {g}명, 모두 통과 {p}명, 채점 불가 {u}명",

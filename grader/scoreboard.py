@@ -254,8 +254,3 @@ class ScoreboardFile:
     def close(self) -> None:
         if self.lock.is_locked:
             self.lock.release()
-
-
-def merge_rows(board: Scoreboard, rows: Iterable[Mapping[str, str]]) -> None:
-    for row in rows:
-        board.update(row)

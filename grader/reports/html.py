@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import checks
+from checks.model import PASSING_STATUSES
 from grader.fileio import atomic_write_text
 from grader.report import ICONS, TARGET_STATUS_TEXT
 
@@ -253,7 +254,7 @@ def outcome(result: dict[str, Any]) -> str:
         return "skipped"
     if status != "graded":
         return "ungraded"
-    passing = {"pass", "warn", "not_applicable"}
+    passing = PASSING_STATUSES
     return "passed" if all(c.get("status") in passing for c in result.get("checks") or []) else "failed"
 
 
@@ -470,7 +471,7 @@ def _failing(result: dict[str, Any], lang: str, labels: dict[str, str]) -> str:
         return f"<strong>{esc(labels['message'])}:</strong> {esc(result.get('message') or '—')}"
     items = []
     for check in result.get("checks") or []:
-        if check.get("status") in ("pass", "warn", "not_applicable"):
+        if check.get("status") in PASSING_STATUSES:
             continue
         hint = check.get("hint")
         items.append(

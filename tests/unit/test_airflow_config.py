@@ -314,27 +314,26 @@ def test_result_backend_derived_from_default_sqlite():
     assert backend.origin == "derived"
 
 
-def test_text_from_numbered_keeps_line_numbers():
-    numbered = "1:[core]\n3:executor = CeleryExecutor\n5:[celery]\n6:broker_url = redis://localhost:6379/0\n"
-    text = cfg.text_from_numbered(numbered)
-    lines = text.splitlines()
-    assert lines[0] == "[core]"
-    assert lines[2] == "executor = CeleryExecutor"
-    assert lines[1].startswith("#") and lines[3].startswith("#")  # gaps become comments
-    values, line_numbers = parse_cfg(text)
+def test_numbered_lines_keep_line_numbers():
+    entries = [
+        (1, "[core]"),
+        (3, "executor = CeleryExecutor"),
+        (5, "[celery]"),
+        (6, "broker_url = redis://localhost:6379/0"),
+    ]
+    values, line_numbers = cfg.parse_numbered(entries)
     assert values["core"]["executor"] == "CeleryExecutor"
     assert line_numbers[("core", "executor")] == 3
     assert line_numbers[("celery", "broker_url")] == 6
 
 
-def test_text_from_numbered_keeps_colons_in_the_line():
-    text = cfg.text_from_numbered("1:[webserver]\n2:base_url = http://localhost:8080\n")
-    assert text == "[webserver]\nbase_url = http://localhost:8080\n"
+def test_numbered_lines_keep_colons_in_the_line():
+    values, _ = cfg.parse_numbered([(1, "[webserver]"), (2, "base_url = http://localhost:8080")])
+    assert values["webserver"]["base_url"] == "http://localhost:8080"
 
 
-def test_text_from_numbered_empty():
-    assert cfg.text_from_numbered("") == ""
-    assert cfg.text_from_numbered("garbage without numbers") == ""
+def test_numbered_lines_empty():
+    assert cfg.parse_numbered([]) == ({}, {})
 
 
 def test_env_var_and_home_expansion():
