@@ -42,6 +42,7 @@ LABELS = {
         "hint": "해결 방법",
         "advice": "참고",
         "total": "합계",
+        "legend": "표시: ✅ 통과  ⚠️ 통과(참고)  ❌ 실패  ❓ 판단 불가  ➖ 해당 없음(점수에 넣지 않음)",
     },
     "en": {
         "check": "Check",
@@ -50,6 +51,7 @@ LABELS = {
         "hint": "How to fix",
         "advice": "Advisories",
         "total": "Total",
+        "legend": "Legend: ✅ pass  ⚠️ pass with a note  ❌ fail  ❓ could not judge  ➖ not applicable (not counted)",
     },
 }
 
@@ -97,6 +99,7 @@ def write_table(results: list[TargetResult], out: TextIO = sys.stdout, lang: str
             )
         console.print(table)
         console.print(f"[bold]{labels['total']}: {result.score}/{result.max_score}[/bold]")
+        console.print(labels["legend"], markup=False)
         if result.advisories:
             console.print(f"{labels['advice']}:")
             for advisory in result.advisories:
