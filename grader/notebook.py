@@ -4,6 +4,9 @@
     %node ec2-13-124-0-1.ap-northeast-2.compute.amazonaws.com --key ~/.ssh/class.pem
     %check redis            # one step of the guide (or a check id, or `all`)
 
+When the environment variable AIRFLOW_COURSE_NODE holds a `%node` argument line, `%node` uses
+it instead of the cell's (CI points the notebooks at the practice node this way).
+
 The checks are the very ones `grade` runs (same gathering, same judging, same hints), so a
 trainee sees in the notebook exactly the verdict the champion will see. Without IPython the
 same functions work from plain Python: `use_node(...)`, `check("redis")`.
@@ -153,8 +156,18 @@ class CheckView:
 # ---- IPython ------------------------------------------------------------------------------------
 
 
+# A whole `%node` argument line that replaces the cell's own (CI runs the notebooks against the
+# practice node this way; a JupyterHub can preset each trainee's node the same way).
+NODE_ENV = "AIRFLOW_COURSE_NODE"
+
+
 def _node_magic(line: str) -> str:
     import argparse
+    import os
+
+    preset = os.environ.get(NODE_ENV, "").strip()
+    if preset:
+        line = preset
 
     parser = argparse.ArgumentParser(prog="%node", add_help=False, exit_on_error=False)
     parser.add_argument("host")
@@ -179,9 +192,10 @@ def _node_magic(line: str) -> str:
         config=args.config,
         known_hosts=args.known_hosts,
     )
-    return f"내 노드: {target.user}@{target.hostname}:{target.port}" + (
+    said = f"내 노드: {target.user}@{target.hostname}:{target.port}" + (
         f" (키 {target.key})" if target.key else ""
     )
+    return f"{said} — 환경 변수 {NODE_ENV}에 정해진 노드입니다" if preset else said
 
 
 def load_ipython_extension(ipython) -> None:  # type: ignore[no-untyped-def]

@@ -27,9 +27,11 @@ if [ -z "$PYTHON" ]; then
   PYTHON=$(command -v python3)
 fi
 
-# Headless Chromium and Korean fonts: the HTML report is checked in a real browser.
+# Headless Chromium (and its WebDriver) and Korean fonts: the HTML report and the course's HTML
+# are checked in a real browser, the screenshots in images/ are taken with it; Graphviz draws
+# the diagrams.
 missing=()
-for p in chromium fonts-noto-cjk fonts-noto-color-emoji; do
+for p in chromium chromium-driver graphviz fonts-noto-cjk fonts-noto-color-emoji; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -37,12 +39,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-stamp=$(cat pyproject.toml | sha256sum | cut -c1-16)
+# The grader, its tests and the course (Jupyter, nbgrader and the guide's Airflow for the DAG
+# exercises), pinned by the practice node's constraints file so Airflow resolves as on the node.
+CONSTRAINTS=practice/constraints-airflow-2.11.2-py3.11.txt
+stamp=$(cat pyproject.toml "$CONSTRAINTS" | sha256sum | cut -c1-16)
 if [ ! -x .venv/bin/grade ] || [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$stamp" ]; then
   log "grader venv 준비 (.venv)"
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
   quiet_pip .venv/bin/pip install --upgrade pip
-  quiet_pip .venv/bin/pip install -e ".[test]"
+  quiet_pip .venv/bin/pip install -e ".[test,course]" -c "$CONSTRAINTS"
   echo "$stamp" >.venv/.setup-stamp
 fi
 

@@ -73,6 +73,7 @@ def test_view_of_an_unreachable_node() -> None:
 
 def test_check_before_node_and_bad_node_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(notebook, "SESSION", notebook.NodeSession())
+    monkeypatch.delenv(notebook.NODE_ENV, raising=False)
     with pytest.raises(notebook.NotebookError, match="%node"):
         notebook.check("redis")
     with pytest.raises(notebook.NotebookError, match="사용법"):
@@ -80,3 +81,12 @@ def test_check_before_node_and_bad_node_lines(monkeypatch: pytest.MonkeyPatch) -
     said = notebook._node_magic("10.0.0.5 --key /k/me.pem --user ubuntu --port 2222")
     assert said == "내 노드: ubuntu@10.0.0.5:2222 (키 /k/me.pem)"
     assert notebook.SESSION.target is not None and notebook.SESSION.target.port == 2222
+
+
+def test_node_preset_by_environment_replaces_the_cell(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(notebook, "SESSION", notebook.NodeSession())
+    monkeypatch.setenv(notebook.NODE_ENV, "127.0.0.1 --port 2222 --key /k/practice")
+    said = notebook._node_magic("ec2-3-35-0-1.ap-northeast-2.compute.amazonaws.com --key ~/.ssh/me.pem")
+    assert said.startswith("내 노드: ec2-user@127.0.0.1:2222 (키 /k/practice)")
+    assert notebook.NODE_ENV in said
+    assert notebook.SESSION.target is not None and notebook.SESSION.target.hostname == "127.0.0.1"
