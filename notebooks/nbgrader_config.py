@@ -4,7 +4,6 @@ c = get_config()  # noqa: F821  (nbgrader provides get_config)
 
 c.CourseDirectory.course_id = "airflow-single-node"
 # The four notebooks follow the course guide's sections, in order.
-c.CourseDirectory.root = "."
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"
 # Student versions: solutions become "# 여기에 답을 쓰세요" and a raise, hidden tests are removed.
