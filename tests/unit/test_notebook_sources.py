@@ -91,7 +91,9 @@ def test_reading_version_is_made_from_the_current_notebooks() -> None:
     import importlib.util
     import sys
 
-    spec = importlib.util.spec_from_file_location("build_course_docs", ROOT / "scripts" / "build_course_docs.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_course_docs", ROOT / "scripts" / "build_course_docs.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
