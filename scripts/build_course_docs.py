@@ -141,7 +141,11 @@ def _page(nb: nbformat.NotebookNode, title: str) -> str:
 
 def _doc_links(text: str) -> str:
     """Links between docs (`x.ko.md#anchor`) point at the HTML pages."""
-    return re.sub(r"\(([\w.\-]+)\.md(#[^)]*)?\)", lambda m: f"({m.group(1)}.html{m.group(2) or ''})", text)
+    return re.sub(
+        r"\(((?:\.\./docs/)?[\w.\-]+)\.md(#[^)]*)?\)",
+        lambda m: f"({m.group(1)}.html{m.group(2) or ''})",
+        text,
+    )
 
 
 def build_html(out: Path) -> list[Path]:
@@ -166,6 +170,9 @@ def build_html(out: Path) -> list[Path]:
         path.write_text(_page(nb, section.title), encoding="utf-8")
         written.append(path)
         items.append((f"notebooks/{section.name}.html", section.title))
+    for extra in DOCS.iterdir():  # what the docs link to besides each other (course.example.toml)
+        if extra.is_file() and extra.suffix != ".md":
+            shutil.copy2(extra, out / "docs" / extra.name)
     docs_items = []
     for filename, title in DOC_PAGES:
         text = (DOCS / filename).read_text(encoding="utf-8")

@@ -72,14 +72,14 @@ GRAPH_DAG_ID = "example_bash_operator"
 
 # The guide's 8-step pipeline (section 2.2): task_id and what the step does (drawn under the id).
 PIPELINE_STEPS = (
-    ("s3_sensor", "S3에 개체가 생길 때까지 감지"),
+    ("s3_key_sensor", "S3에 개체가 생길 때까지 감지"),
     ("glue_crawler", "Glue 크롤러 호출"),
     ("glue_job", "Glue 작업 호출"),
     ("create_emr_cluster", "EMR 클러스터 생성"),
     ("add_emr_step", "EMR 클러스터에 step 추가"),
     ("emr_step_sensor", "EMR step 완료 감지"),
     ("terminate_emr_cluster", "EMR 클러스터 종료"),
-    ("s3_to_redshift", "S3 데이터를 Redshift에 복사"),
+    ("copy_s3_to_redshift", "S3 데이터를 Redshift에 복사"),
 )
 PIPELINE_ROW = 4  # tasks per row: the chain is drawn as a snake of two rows
 

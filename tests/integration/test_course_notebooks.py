@@ -153,9 +153,9 @@ def answered_like_a_student(course: Path, name: str) -> nbformat.NotebookNode:
     for cell in student.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id in solutions:
-            cell.source = (
-                solutions[grade_id].replace("### BEGIN SOLUTION\n", "").replace("### END SOLUTION", "")
-            )
+            lines = solutions[grade_id].splitlines()
+            markers = ("### BEGIN SOLUTION", "### END SOLUTION")
+            cell.source = "\n".join(line for line in lines if line.strip() not in markers)
     return student
 
 
