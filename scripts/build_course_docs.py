@@ -74,11 +74,21 @@ def reader_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return cells
 
 
+def first_heading(nb: nbformat.NotebookNode) -> str | None:
+    """The notebook's `# title` line: its name in the table of contents and the page title."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return None
+
+
 def sections() -> list[Section]:
     found = []
     for name in ASSIGNMENTS:
         nb = nbformat.read(SOURCE / name / f"{name}.ipynb", as_version=4)
-        found.append(Section(name, nb.metadata.get("title", name), reader_cells(nb)))
+        found.append(Section(name, first_heading(nb) or nb.metadata.get("title", name), reader_cells(nb)))
     return found
 
 
@@ -96,7 +106,7 @@ def reading_version() -> str:
         " 노트북을 고친 뒤 다시 만드세요. 문제의 답과 확인 셀(`%check`)은 노트북에서 실행합니다.",
         "",
     ]
-    parts += [f"{i}. [{s.title}](#{anchor(s.title)})" for i, s in enumerate(sections(), start=1)]
+    parts += [f"- [{s.title}](#{anchor(s.title)})" for s in sections()]
     for section in sections():
         parts += ["", "---", ""]
         for cell in section.cells:
@@ -203,9 +213,9 @@ h1 {{ font-size: 1.8rem; }} li {{ margin: .4rem 0; }} a {{ color: #0b5cad; }}</s
 <p>AWS EC2 한 대에 Apache Airflow(CeleryExecutor, Redis, MySQL)를 구성하는 실습 과정입니다.
 Jupyter 없이 읽을 수 있도록 노트북과 문서를 HTML로 옮겼습니다. 문제를 풀고 내 노드를 점검하려면 노트북을 여세요.</p>
 <h2>노트북</h2>
-<ol>
+<ul>
 {listing(notebooks)}
-</ol>
+</ul>
 <h2>문서</h2>
 <ul>
 {listing(docs)}

@@ -4,7 +4,6 @@ temporary folder. Needs the practice node's webserver on 127.0.0.1:8080; without
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import re
@@ -14,9 +13,10 @@ import subprocess
 import sys
 import zlib
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from tests.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "make_images.py"
@@ -33,16 +33,7 @@ GRAPH_TASKS = {
 }
 
 
-def load_make_images() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_images", SCRIPT)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-MAKE_IMAGES = load_make_images()
+MAKE_IMAGES = load_script("make_images")
 
 
 def png_size(path: Path) -> tuple[int, int]:

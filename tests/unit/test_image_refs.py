@@ -3,30 +3,19 @@ notebooks/source/) point at files under images/, and images/ holds only what scr
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from urllib.parse import unquote
+
+from tests.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "images"
-SCRIPT = ROOT / "scripts" / "make_images.py"
 
 MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'][^)]*[\"'])?\s*\)")
 HTML_IMAGE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
-
-
-def load_make_images() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_images", SCRIPT)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def image_refs(text: str) -> list[str]:
@@ -103,7 +92,7 @@ def test_every_image_reference_is_a_file_under_images() -> None:
 
 
 def test_images_holds_exactly_what_make_images_makes() -> None:
-    outputs = set(load_make_images().OUTPUTS)
+    outputs = set(load_script("make_images").OUTPUTS)
     pngs = {path.name for path in IMAGES.glob("*.png")}
     assert pngs - outputs == set(), "PNGs in images/ that scripts/make_images.py does not make"
     assert outputs - pngs == set(), "run `.venv/bin/python scripts/make_images.py` to make the missing ones"

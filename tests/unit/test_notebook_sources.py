@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "notebooks" / "source"
 ASSIGNMENTS = ("01_definition", "02_architecture", "03_single_node", "04_assignment")
@@ -88,16 +90,7 @@ def test_single_node_notebook_checks_each_step() -> None:
 
 
 def test_reading_version_is_made_from_the_current_notebooks() -> None:
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location(
-        "build_course_docs", ROOT / "scripts" / "build_course_docs.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = load_script("build_course_docs")
     expected = module.reading_version()
     assert (ROOT / "docs" / "course.ko.md").read_text(encoding="utf-8") == expected, (
         "docs/course.ko.md is stale: run .venv/bin/python scripts/build_course_docs.py"
