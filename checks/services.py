@@ -217,6 +217,16 @@ def webserver(facts: Facts, settings: CourseSettings) -> Outcome:
                 s=web.health_status,
             )
         )
+    elif web and web.timed_out_after:
+        evidence.append(
+            t(
+                "GET :{port}{path} → {n:.0f}초 안에 응답이 없습니다",
+                "GET :{port}{path} → no answer within {n:.0f}s",
+                port=web.port,
+                path=web.health_path,
+                n=web.timed_out_after,
+            )
+        )
     elif web:
         evidence.append(
             t(":{port} 접속 실패 ({e})", ":{port} connection failed ({e})", port=web.port, e=web.error)

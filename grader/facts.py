@@ -148,6 +148,7 @@ class WebFacts:
     health_status: int | None = None
     health: dict[str, Any] | None = None
     error: str | None = None
+    timed_out_after: float | None = None  # seconds, when the health request got no answer
     login_method: str | None = None  # api-basic | form | jwt
     login_status: int | None = None
     login_result: str | None = None  # ok | denied | rate_limited | error | skipped

@@ -30,6 +30,10 @@ PYTHONS = (
     "python3.8",
     "python3.7",
 )
+# A webserver that has just started (or a small instance under load) may take seconds to answer
+# its first requests; this is not a fault. The node's own deadline still bounds it.
+WEB_TIMEOUT = 15.0
+
 # Find a Python on the node (Airflow needs one) and feed it the probe on stdin.
 PROBE_COMMAND = (
     "for p in " + " ".join(shlex.quote(p) for p in PYTHONS) + "; do "
@@ -220,7 +224,7 @@ def _web(
     )
     login_thread.start()
     try:
-        channel = session.open_tunnel("127.0.0.1", port)
+        channel = session.open_tunnel("127.0.0.1", port, timeout=WEB_TIMEOUT)
         reply = protocols.http_request(channel, "GET", facts.health_path, host_header=host_header)
         facts.health_status = reply.status
         try:
@@ -228,6 +232,8 @@ def _web(
             facts.health = body if isinstance(body, dict) else None
         except ValueError:
             facts.health = None
+    except TimeoutError:
+        facts.error, facts.timed_out_after = "timeout", WEB_TIMEOUT
     except (OSError, ConnectionError, ValueError) as exc:
         facts.error = redact(str(exc) or exc.__class__.__name__, secrets)
     login_thread.join(session.deadline.remaining())
@@ -247,7 +253,7 @@ def _login_v3(
     facts.login_method = "jwt"
     try:
         reply = protocols.http_request(
-            session.open_tunnel("127.0.0.1", facts.port),
+            session.open_tunnel("127.0.0.1", facts.port, timeout=WEB_TIMEOUT),
             "POST",
             "/auth/token",
             host_header=host_header,
@@ -274,7 +280,7 @@ def _login_v3(
         secrets.add(token)
         facts.login_result = "ok"
         roles = protocols.http_request(
-            session.open_tunnel("127.0.0.1", facts.port),
+            session.open_tunnel("127.0.0.1", facts.port, timeout=WEB_TIMEOUT),
             "GET",
             f"/auth/fab/v1/users/{user}",
             host_header=host_header,
@@ -298,7 +304,7 @@ def _login_v2(
     prefix = facts.base_path
     try:
         reply = protocols.http_request(
-            session.open_tunnel("127.0.0.1", facts.port),
+            session.open_tunnel("127.0.0.1", facts.port, timeout=WEB_TIMEOUT),
             "GET",
             f"{prefix}/api/v1/users/{user}",
             host_header=host_header,
@@ -317,7 +323,10 @@ def _login_v2(
             return
         # 401/403: basic auth off (the guide's `auth_backend` trap) or wrong credentials.
         page = protocols.http_request(
-            session.open_tunnel("127.0.0.1", facts.port), "GET", f"{prefix}/login/", host_header=host_header
+            session.open_tunnel("127.0.0.1", facts.port, timeout=WEB_TIMEOUT),
+            "GET",
+            f"{prefix}/login/",
+            host_header=host_header,
         )
         token = protocols.csrf_token(page.body)
         cookie = protocols.session_cookie(page.headers)
@@ -330,7 +339,7 @@ def _login_v2(
         if cookie:
             headers["Cookie"] = cookie
         answer = protocols.http_request(
-            session.open_tunnel("127.0.0.1", facts.port),
+            session.open_tunnel("127.0.0.1", facts.port, timeout=WEB_TIMEOUT),
             "POST",
             f"{prefix}/login/",
             host_header=host_header,

@@ -45,6 +45,15 @@ class Graded:
     def check(self, check_id: str) -> dict:
         return next(c for c in self.result["checks"] if c["id"] == check_id)
 
+    def explain(self) -> str:
+        """The evidence of every check that did not pass: an assertion message worth reading."""
+        lines = [f"exit {self.code}, status {self.result.get('status')}"]
+        failing = self.not_passed
+        for c in self.result.get("checks", []):
+            if c["id"] in failing:
+                lines.append(f"{c['id']} {c['status']}: " + " | ".join(c.get("evidence", [])))
+        return "\n".join(lines)
+
 
 class PracticeNode:
     def __init__(self, info: dict, known_hosts: Path) -> None:
@@ -95,6 +104,13 @@ class PracticeNode:
             yield
         finally:
             self.node("start", service)
+            self.wait_healthy()
+
+    def restart(self, service: str) -> None:
+        """Restart a service and wait until the whole node grades clean again: the next test
+        must not meet a webserver whose gunicorn workers are still warming up."""
+        self.node("restart", service)
+        self.wait_healthy()
 
     @contextlib.contextmanager
     def cfg_edited(self, edit) -> Iterator[None]:  # type: ignore[no-untyped-def]
@@ -131,7 +147,7 @@ class PracticeNode:
             if not graded.not_passed:
                 return
             if time.monotonic() > deadline:
-                raise AssertionError(f"node did not recover: {graded.not_passed}")
+                raise AssertionError(f"node did not recover:\n{graded.explain()}")
             time.sleep(2)
 
 

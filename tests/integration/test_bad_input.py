@@ -184,7 +184,7 @@ def test_course_settings_change_the_champion(node: PracticeNode, tmp_path: Path)
     course = tmp_path / "course.toml"
     course.write_text('[champion]\nusername = "kim"\n\n[points]\n"account.champion" = 20\n', encoding="utf-8")
     graded = node.grade("--config", str(course))
-    assert graded.not_passed == {"account.champion"}
+    assert graded.not_passed == {"account.champion"}, graded.explain()
     assert graded.check("account.champion")["max_points"] == 20 and graded.result["max_score"] == 110
     assert "kim" in " ".join(graded.check("account.champion")["evidence"])
 

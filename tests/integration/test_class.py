@@ -26,17 +26,26 @@ GRADE = Path(sys.executable).with_name("grade")
 HANG_PORT = 2200
 
 
-@pytest.fixture(scope="session")
-def klass() -> dict:
+def class_info() -> dict:
+    proc = subprocess.run(["bash", str(CLASS_SCRIPT), "info"], capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def klass() -> Iterator[dict]:
+    """The class, up for this module. Taken down after it if this module brought it up: four
+    Airflow nodes left running would share the 2 cores with every later test (a loopback
+    webserver then answered /health too slowly for the next module's grades)."""
+    was_running = any(node["running"] for node in class_info()["nodes"])
     proc = subprocess.run(["bash", str(CLASS_SCRIPT), "up"], capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, f"practice/class up failed:\n{proc.stdout}\n{proc.stderr}"
-    info = json.loads(
-        subprocess.run(["bash", str(CLASS_SCRIPT), "info"], capture_output=True, text=True).stdout
-    )
-    return {node["name"]: node for node in info["nodes"]} | {"_info": info}
+    info = class_info()
+    yield {node["name"]: node for node in info["nodes"]} | {"_info": info}
+    if not was_running:
+        subprocess.run(["bash", str(CLASS_SCRIPT), "down"], capture_output=True, text=True, timeout=300)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def hanging_address(klass: dict) -> Iterator[str]:
     """A host on the class subnet that accepts TCP on HANG_PORT and never says anything."""
     node = klass["unreachable"]

@@ -27,7 +27,7 @@ def test_full_pass(node: PracticeNode) -> None:
     assert graded.code == 0, graded.stdout
     assert result["status"] == "graded"
     assert {c["id"] for c in result["checks"]} == ALL_CHECKS
-    assert graded.not_passed == set()
+    assert graded.not_passed == set(), graded.explain()
     assert graded.statuses["mysql.running"] == "warn"  # MariaDB: passes with a note
     assert result["score"] == result["max_score"] == 100
     assert result["airflow_version"] == node.info["airflow_version"]
@@ -70,7 +70,7 @@ def test_service_stopped(node: PracticeNode, service: str, expected: set[str]) -
     with node.stopped(service):
         graded = node.grade()
         assert graded.code == 1
-        assert graded.not_passed == expected, graded.result["checks"]
+        assert graded.not_passed == expected, graded.explain()
         for check_id in expected:
             assert graded.check(check_id)["hint"], check_id
     node.wait_healthy()
@@ -82,13 +82,15 @@ def test_mysql_stopped(node: PracticeNode) -> None:
         graded = node.grade()
         assert graded.code == 1
         # The metadata DB is gone: everything that lives in it cannot pass.
-        assert {"mysql.running", "config.metadata_db", "account.champion"} <= graded.not_passed
+        assert {"mysql.running", "config.metadata_db", "account.champion"} <= graded.not_passed, (
+            graded.explain()
+        )
         assert graded.not_passed <= {
             "mysql.running",
             "config.metadata_db",
             "account.champion",
             "airflow.scheduler",
-        }
+        }, graded.explain()
         assert graded.statuses["redis.running"] == "pass" and graded.statuses["config.executor"] == "pass"
         assert (
             "mysqld" in graded.check("mysql.running")["hint"]
@@ -173,7 +175,7 @@ def test_config_broken(node: PracticeNode, edit, expected: set[str], hint_id: st
     with node.cfg_edited(edit):
         graded = node.grade()
         assert graded.code == 1
-        assert graded.not_passed == expected, graded.result["checks"]
+        assert graded.not_passed == expected, graded.explain()
         for check_id in expected:
             assert graded.check(check_id)["hint_id"] == hint_id
         assert_no_secrets(graded.stdout)
@@ -189,7 +191,7 @@ def test_deprecated_core_location_is_read(node: PracticeNode) -> None:
 
     with node.cfg_edited(move_to_core):
         graded = node.grade()
-        assert graded.not_passed == set()
+        assert graded.not_passed == set(), graded.explain()
         evidence = " ".join(graded.check("config.metadata_db")["evidence"])
         assert "[core]" in evidence
 
@@ -215,7 +217,7 @@ def test_guide_singular_auth_backend_trap(node: PracticeNode) -> None:
         assert graded.statuses["account.champion"] in ("pass", "warn")
         evidence = " ".join(graded.check("account.champion")["evidence"])
         assert "로그인 화면" in evidence or "HTTP 429" in evidence
-    node.node("restart", "webserver")
+    node.restart("webserver")
 
 
 def test_cfg_missing(node: PracticeNode) -> None:
@@ -228,7 +230,7 @@ def test_cfg_missing(node: PracticeNode) -> None:
             "config.metadata_db",
             "config.broker",
             "config.result_backend",
-        }
+        }, graded.explain()
         assert "없습니다" in " ".join(graded.check("config.executor")["evidence"])
         assert (
             graded.statuses["redis.running"] == "pass"
@@ -266,11 +268,11 @@ def test_env_override_beats_file(node: PracticeNode) -> None:
             capture_output=True,
         )
         graded = node.grade()
-        assert graded.not_passed == {"config.executor"}
+        assert graded.not_passed == {"config.executor"}, graded.explain()
         assert "AIRFLOW__CORE__EXECUTOR" in " ".join(graded.check("config.executor")["evidence"])
     finally:
         os.unlink(env)
-        node.node("restart", "webserver")
+        node.restart("webserver")
 
 
 def test_champion_role_viewer(node: PracticeNode) -> None:
@@ -281,7 +283,7 @@ def test_champion_role_viewer(node: PracticeNode) -> None:
     node.sql(set_role.format(role="Viewer"))
     try:
         graded = node.grade()
-        assert graded.not_passed == {"account.champion"}
+        assert graded.not_passed == {"account.champion"}, graded.explain()
         assert graded.check("account.champion")["hint_id"] == "champion-role"
     finally:
         node.sql(set_role.format(role="Admin"))
@@ -294,9 +296,10 @@ def test_champion_deleted(node: PracticeNode) -> None:
     )
     try:
         graded = node.grade()
-        assert graded.not_passed == {"account.champion"}
+        assert graded.not_passed == {"account.champion"}, graded.explain()
         assert graded.check("account.champion")["hint_id"] == "champion-missing"
         assert "airflow users create" in graded.check("account.champion")["hint"]
     finally:
         node.node("up")  # re-creates the champion the way the guide does
-    assert node.grade().not_passed == set()
+    graded = node.grade()
+    assert graded.not_passed == set(), graded.explain()

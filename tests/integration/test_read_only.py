@@ -50,7 +50,8 @@ def test_grading_changes_nothing(node: PracticeNode) -> None:
     venv_marker = Path(node.info["venv"]) / ".practice-node-airflow"
     before = (home_snapshot(home), service_pids(node), db_snapshot(node), venv_marker.stat().st_mtime)
     for _ in range(3):
-        assert node.grade().not_passed == set()
+        graded = node.grade()
+        assert graded.not_passed == set(), graded.explain()
     after = (home_snapshot(home), service_pids(node), db_snapshot(node), venv_marker.stat().st_mtime)
     assert before[0] == after[0], "files under the trainee's home changed"
     assert before[1] == after[1], "services were restarted"

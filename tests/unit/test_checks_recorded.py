@@ -399,3 +399,13 @@ def test_small_instance(facts: Facts):
 def test_env_unverified(facts: Facts):
     facts.airflow.env_readable = False
     assert "config.env_unverified" in advisory_ids(facts)
+
+
+def test_webserver_that_never_answers_says_how_long_it_waited(facts: Facts):
+    facts.web.health_status, facts.web.health = None, None
+    facts.web.error, facts.web.timed_out_after = "timeout", 15.0
+    verdict = by_id(facts)["airflow.webserver"]
+    assert verdict.status is Status.FAIL
+    evidence = [e.ko for e in verdict.evidence]
+    assert any("/health" in e and "15초 안에 응답이 없습니다" in e for e in evidence), evidence
+    assert any("no answer within 15s" in e.en for e in verdict.evidence)
