@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Regenerate every course image in images/ with one command.
 
-    .venv/bin/python scripts/make_images.py [--out DIR] [--only diagrams|screenshots]
-                                            [--base-url URL] [--user NAME] [--password PASSWORD]
+    .venv/bin/python scripts/make_images.py [--out DIR] [--only diagrams|screenshots|airflow3 ...]
+                                            [--base-url URL] [--airflow3-url URL]
+                                            [--user NAME] [--password PASSWORD]
 
 Diagrams (Graphviz `dot`, font "Noto Sans CJK KR"):
   architecture.png, workflow-platforms.png  from the hand-written images/src/*.dot
@@ -11,8 +12,10 @@ Diagrams (Graphviz `dot`, font "Noto Sans CJK KR"):
 Screenshots of the practice node's web UI (headless Debian Chromium driven by selenium, one login):
   airflow-login.png, airflow-dag-list.png, airflow-dag-graph.png; what each page showed is written to
   <out>/src-generated/screenshots.json.
+Screenshot of Airflow 3's web UI, in Korean (the airflow3 node of `practice/class up`, 3.3.2):
+  airflow3-home.png, the home page with its health badges (recorded in screenshots.json too).
 
-Exit codes: 0 done, 1 a step failed, 2 the webserver cannot be reached.
+Exit codes: 0 done, 1 a step failed, 2 a webserver cannot be reached.
 """
 
 from __future__ import annotations
@@ -49,7 +52,10 @@ DIAGRAMS = (
     "pipeline-s3-glue-emr-redshift.png",
 )
 SCREENSHOTS = ("airflow-login.png", "airflow-dag-list.png", "airflow-dag-graph.png")
-OUTPUTS = DIAGRAMS + SCREENSHOTS
+SCREENSHOTS3 = ("airflow3-home.png",)
+OUTPUTS = DIAGRAMS + SCREENSHOTS + SCREENSHOTS3
+GROUPS = ("diagrams", "screenshots", "airflow3")
+AIRFLOW3_URL = "http://10.77.0.15:8080"  # the airflow3 node of practice/class
 
 FONT = "Noto Sans CJK KR"
 MONO_FONT = "Noto Sans Mono CJK KR"
@@ -336,9 +342,11 @@ def make_diagrams(out: Path) -> list[tuple[str, tuple[int, int]]]:
 
 
 # ---- Screenshots ------------------------------------------------------------------------------------
-def check_reachable(base_url: str) -> None:
-    """Raise Unreachable unless base_url/login/ answers over HTTP."""
-    url = base_url.rstrip("/") + "/login/"
+def check_reachable(
+    base_url: str, path: str = "/login/", what: str = "연습 노드의 webserver", fix: str = ""
+) -> None:
+    """Raise Unreachable unless base_url + path answers over HTTP."""
+    url = base_url.rstrip("/") + path
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
             response.read(1)
@@ -347,7 +355,7 @@ def check_reachable(base_url: str) -> None:
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise Unreachable(
-            f"연습 노드의 webserver({base_url})에 접속할 수 없습니다: {reason}. 노드가 떠 있는지 확인하세요."
+            f"{what}({base_url})에 접속할 수 없습니다: {reason}. {fix or '노드가 떠 있는지 확인하세요.'}"
         ) from None
 
 
@@ -536,11 +544,87 @@ def make_screenshots(out: Path, base_url: str, user: str, password: str) -> list
     dag_list = shots["airflow-dag-list.png"]
     if dag_list["login_form"] or GRAPH_DAG_ID not in dag_list["dag_ids"]:
         raise ImageError(f"로그인 후 DAG 목록에 {GRAPH_DAG_ID}가 없습니다")
-    generated = out / GENERATED_DIR
-    generated.mkdir(parents=True, exist_ok=True)
-    (generated / SEEN_FILE).write_text(
-        json.dumps(shots, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
+    record_seen(out, shots)
+    return [(name, png_size(out / name)) for name in shots]
+
+
+def record_seen(out: Path, shots: dict[str, dict[str, Any]]) -> None:
+    """Update screenshots.json with what these screenshots showed (entries of other runs are kept)."""
+    path = out / GENERATED_DIR / SEEN_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        recorded = {}
+    recorded.update(shots)
+    ordered = {name: recorded[name] for name in OUTPUTS if name in recorded}
+    path.write_text(json.dumps(ordered, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+# ---- Airflow 3 (its React UI speaks Korean when the browser asks for it) ------------------------------
+HOME3_JS = """
+const main = document.querySelector('[data-testid="main-content"]');
+if (!main) return null;
+const badges = Array.from(main.querySelectorAll('[data-testid="state-badge"]'))
+  .map(e => e.textContent.trim()).filter(t => !/^[0-9]+$/.test(t));
+return {cards: main.querySelectorAll('[data-testid="stats-card"]').length, badges: badges,
+        text: main.innerText.length, lang: document.documentElement.lang};
+"""
+HEALTH3_JS = """
+const done = arguments[arguments.length - 1];
+fetch('/api/v2/monitor/health').then(r => r.json()).then(done, e => done({error: String(e)}));
+"""
+HEALTH3_COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
+
+
+def shoot_airflow3_home(driver: Any, base_url: str, user: str, password: str, png: Path) -> dict[str, Any]:
+    """Log in through the FAB form, then the home page once its stats cards and health badges are drawn
+    and stopped changing. The health the page showed is fetched by the same browser and recorded."""
+    driver.get(base_url.rstrip("/") + "/")
+    wait_for(driver, lambda d: page_ready(d) and has_login_form(d), "Airflow 3 로그인 화면이 뜨지 않았습니다")
+    log_in(driver, user, password)
+    last: list[str] = []
+
+    def settled(d: Any) -> dict[str, Any] | None:
+        state = d.execute_script(HOME3_JS) if page_ready(d) else None
+        ready = state and state["cards"] >= 3 and len(state["badges"]) >= len(HEALTH3_COMPONENTS)
+        last.append(json.dumps(state, sort_keys=True) if ready else "")
+        return state if ready and len(last) >= 5 and len(set(last[-5:])) == 1 else None
+
+    state = wait_for(driver, settled, "Airflow 3 홈 화면이 그려지지 않았습니다")
+    driver.save_screenshot(str(png))
+    health = driver.execute_async_script(HEALTH3_JS)
+    statuses = {
+        name: (health.get(name) or {}).get("status")
+        for name in HEALTH3_COMPONENTS
+        if isinstance(health, dict)
+    }
+    return seen(driver, lang=state["lang"], badges=state["badges"], health=statuses)
+
+
+def make_airflow3_screenshots(
+    out: Path, base_url: str, user: str, password: str
+) -> list[tuple[str, tuple[int, int]]]:
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        driver = new_driver()
+    except WebDriverException as exc:
+        raise ImageError(f"Chromium을 시작하지 못했습니다: {exc.msg or exc}") from None
+    try:
+        shots = {
+            "airflow3-home.png": shoot_airflow3_home(
+                driver, base_url, user, password, out / "airflow3-home.png"
+            )
+        }
+    except WebDriverException as exc:
+        raise ImageError(f"브라우저 조작 실패: {(exc.msg or str(exc)).splitlines()[0]}") from None
+    finally:
+        driver.quit()
+    home = shots["airflow3-home.png"]
+    if home["login_form"] or home["lang"] != "ko":
+        raise ImageError(f"Airflow 3 홈 화면이 한국어로 뜨지 않았습니다 (lang={home['lang']!r})")
+    record_seen(out, shots)
     return [(name, png_size(out / name)) for name in shots]
 
 
@@ -548,8 +632,18 @@ def make_screenshots(out: Path, base_url: str, user: str, password: str) -> list
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="과정 이미지(images/)를 모두 다시 만듭니다.")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="출력 폴더 (기본: images/)")
-    parser.add_argument("--only", choices=("diagrams", "screenshots"), help="한 종류만 만들기")
+    parser.add_argument(
+        "--only",
+        choices=GROUPS,
+        action="append",
+        help="이 종류만 만들기 (여러 번 줄 수 있음): diagrams, screenshots(Airflow 2), airflow3(Airflow 3 화면)",
+    )
     parser.add_argument("--base-url", default="http://127.0.0.1:8080", help="연습 노드 webserver 주소")
+    parser.add_argument(
+        "--airflow3-url",
+        default=AIRFLOW3_URL,
+        help=f"Airflow 3 노드의 api-server 주소 (기본: {AIRFLOW3_URL})",
+    )
     parser.add_argument("--user", default="trey", help="webserver 로그인 사용자")
     parser.add_argument("--password", default="test123!", help="webserver 로그인 비밀번호")
     args = parser.parse_args(argv)
@@ -558,13 +652,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     made: list[tuple[str, tuple[int, int]]] = []
+    groups = set(args.only or GROUPS)
     try:
-        if args.only in (None, "screenshots"):
-            check_reachable(args.base_url)  # before anything is drawn: fail fast
-        if args.only in (None, "diagrams"):
+        # Before anything is drawn: fail fast.
+        if "screenshots" in groups:
+            check_reachable(args.base_url)
+        if "airflow3" in groups:
+            check_reachable(
+                args.airflow3_url,
+                "/api/v2/monitor/health",
+                "Airflow 3 노드의 api-server",
+                "먼저 `practice/class up`으로 모의 반을 띄우거나, --only diagrams --only screenshots로 나머지만 만드세요.",
+            )
+        if "diagrams" in groups:
             made += make_diagrams(out)
-        if args.only in (None, "screenshots"):
+        if "screenshots" in groups:
             made += make_screenshots(out, args.base_url, args.user, args.password)
+        if "airflow3" in groups:
+            made += make_airflow3_screenshots(out, args.airflow3_url, args.user, args.password)
     except Unreachable as exc:
         print(f"make_images: {exc}", file=sys.stderr)
         return 2

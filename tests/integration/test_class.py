@@ -347,6 +347,28 @@ def test_airflow3_node_judged_like_the_guide(klass: dict, known_hosts: str) -> N
     assert (result["score"], result["max_score"]) == (110, 110)
 
 
+def test_airflow3_screenshot_is_the_korean_home_page(klass: dict, tmp_path: Path) -> None:
+    """scripts/make_images.py --only airflow3: the 3.x UI, logged in through the FAB form, drawn in Korean,
+    and the health it showed is what the grader judged (scheduler and dag-processor healthy)."""
+    script = ROOT / "scripts" / "make_images.py"
+    url = f"http://{klass['airflow3']['host']}:8080"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path), "--only", "airflow3", "--airflow3-url", url],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    png = (tmp_path / "airflow3-home.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 20_000
+    seen = json.loads((tmp_path / "src-generated" / "screenshots.json").read_text(encoding="utf-8"))
+    assert set(seen) == {"airflow3-home.png"}
+    home = seen["airflow3-home.png"]
+    assert home["path"] == "/" and home["login_form"] is False and home["lang"] == "ko"
+    assert {"메타데이터베이스", "스케줄러", "Dag 프로세서"} <= set(home["badges"])
+    assert home["health"]["scheduler"] == home["health"]["dag_processor"] == "healthy"
+
+
 def test_airflow3_dag_processor_stopped(klass: dict, known_hosts: str) -> None:
     class_node("node", "airflow3", "stop", "dag-processor")
     try:

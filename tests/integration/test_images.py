@@ -1,6 +1,7 @@
 """scripts/make_images.py end to end: the four diagrams (Graphviz, two from real Airflow DAG objects) and
 the three screenshots of the real practice node's webserver (headless Chromium, one login), written to a
-temporary folder. Needs the practice node's webserver on 127.0.0.1:8080; without it these tests fail."""
+temporary folder. Needs the practice node's webserver on 127.0.0.1:8080; without it these tests fail.
+The Airflow 3 screenshot is made in tests/integration/test_class.py, where the airflow3 node is up."""
 
 from __future__ import annotations
 
@@ -60,10 +61,11 @@ def dot_edges(dot: str) -> set[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """One whole run (diagrams and screenshots, one login) into a temporary folder."""
+    """One run of the diagrams and the practice node's screenshots (one login) into a temporary folder.
+    The Airflow 3 screenshot needs the class's airflow3 node: tests/integration/test_class.py makes it."""
     out = tmp_path_factory.mktemp("images")
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--out", str(out)],
+        [sys.executable, str(SCRIPT), "--out", str(out), "--only", "diagrams", "--only", "screenshots"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -77,13 +79,13 @@ def test_the_one_command_succeeds(made: tuple[Path, subprocess.CompletedProcess[
     out, proc = made
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
-    for name in MAKE_IMAGES.OUTPUTS:
+    for name in MAKE_IMAGES.DIAGRAMS + MAKE_IMAGES.SCREENSHOTS:
         assert f"{out / name} (" in proc.stdout, proc.stdout
 
 
 def test_every_output_is_a_png_of_sane_size(made: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
     out, _ = made
-    assert {p.name for p in out.glob("*.png")} == set(MAKE_IMAGES.OUTPUTS)
+    assert {p.name for p in out.glob("*.png")} == set(MAKE_IMAGES.DIAGRAMS + MAKE_IMAGES.SCREENSHOTS)
     for name in MAKE_IMAGES.DIAGRAMS:
         width, height = png_size(out / name)
         assert 1150 <= width <= 1650, (name, width)
@@ -159,3 +161,21 @@ def test_unreachable_webserver_is_one_korean_line(tmp_path: Path) -> None:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "접속할 수 없습니다" in lines[0], proc.stderr
     assert not list(tmp_path.glob("*.png"))
+
+
+def test_missing_airflow3_node_is_one_korean_line(tmp_path: Path) -> None:
+    """The whole run needs the class's airflow3 node too; without it the champion is told what to start."""
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--out", str(tmp_path), "--airflow3-url", f"http://127.0.0.1:{port}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Airflow 3 노드" in lines[0] and "practice/class up" in lines[0], proc.stderr
+    assert not list(tmp_path.glob("*.png")), "nothing is drawn before every node is known to answer"
