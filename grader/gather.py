@@ -223,8 +223,9 @@ def _web(
         daemon=True,
     )
     login_thread.start()
+    wait = min(WEB_TIMEOUT, session.deadline.remaining())
     try:
-        channel = session.open_tunnel("127.0.0.1", port, timeout=WEB_TIMEOUT)
+        channel = session.open_tunnel("127.0.0.1", port, timeout=wait)
         reply = protocols.http_request(channel, "GET", facts.health_path, host_header=host_header)
         facts.health_status = reply.status
         try:
@@ -233,7 +234,7 @@ def _web(
         except ValueError:
             facts.health = None
     except TimeoutError:
-        facts.error, facts.timed_out_after = "timeout", WEB_TIMEOUT
+        facts.error, facts.timed_out_after = "timeout", round(wait, 1)
     except (OSError, ConnectionError, ValueError) as exc:
         facts.error = redact(str(exc) or exc.__class__.__name__, secrets)
     login_thread.join(session.deadline.remaining())

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -251,6 +256,57 @@ def test_cfg_not_a_regular_file(node: PracticeNode) -> None:
         assert graded.code == 1
     finally:
         node.restore_cfg()
+
+
+@contextmanager
+def silent_listener(port: int) -> Iterator[None]:
+    """Something on 127.0.0.1:port that accepts connections and never says a word."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", port))
+    server.listen(50)
+    server.settimeout(0.2)
+    stop, held = threading.Event(), []
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        server.close()
+
+
+def test_webserver_that_never_answers(node: PracticeNode) -> None:
+    """A webserver port that accepts and stays silent (a hung gunicorn): the grade still ends within
+    --timeout, and the evidence says how long it waited instead of a bare "timed out"."""
+    node.node("stop", "webserver")
+    try:
+        with silent_listener(8080):
+            started = time.monotonic()
+            graded = node.grade("--timeout", "12")
+            took = time.monotonic() - started
+    finally:
+        node.node("start", "webserver")
+        node.wait_healthy()
+    assert graded.result["status"] == "graded" and graded.code == 1
+    assert took < 12 + 5, took  # bounded by the node's own deadline (plus start-up)
+    assert graded.not_passed == {"airflow.webserver"}, graded.explain()
+    evidence = " ".join(graded.check("airflow.webserver")["evidence"])
+    assert re.search(r"GET :8080/health → \d+초 안에 응답이 없습니다", evidence), evidence
+    assert graded.statuses["airflow.scheduler"] == "pass"  # its heartbeat comes from the metadata DB then
+    # No login through a silent webserver: the champion is proven by the stored hash instead.
+    assert "해시가 공지된 비밀번호와 일치" in " ".join(graded.check("account.champion")["evidence"])
 
 
 def test_env_override_beats_file(node: PracticeNode) -> None:
