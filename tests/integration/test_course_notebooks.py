@@ -205,3 +205,37 @@ def test_autograde_export_and_merge_into_the_scoreboard(
     assert float(possible[column]) == 10.0 and float(minsu[column]) == 10.0
     assert "jiho" in proc.stderr  # the unmatched student is named, not dropped silently
     json.dumps(table)  # plain strings all the way
+
+
+def test_release_fetch_submit_collect_through_the_exchange(
+    course: Path, course_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The champion's round trip with nbgrader's own file exchange (what JupyterHub courses use):
+    release → the trainee fetches, answers and submits → collect → autograde → export, full marks."""
+    name = "01_definition"
+    course_id = "airflow-single-node"
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    exchange.chmod(0o777)  # nbgrader's exchange is shared by every user
+    trainee_home = tmp_path / "trainee"
+    trainee_home.mkdir()
+    on_exchange = f"--Exchange.root={exchange}"
+    nbgrader(course, course_env, "release_assignment", name, on_exchange, "--force")
+    nbgrader(trainee_home, course_env, "fetch_assignment", name, "--course", course_id, on_exchange)
+    fetched = trainee_home / name / f"{name}.ipynb"
+    assert STUB in fetched.read_text(encoding="utf-8")  # the student version, not the source
+    nbformat.write(answered_like_a_student(course, name), fetched)
+    nbgrader(trainee_home, course_env, "submit", name, "--course", course_id, on_exchange)
+
+    output = nbgrader(course, course_env, "collect", name, on_exchange)
+    student = next(p.name for p in (course / "submitted").iterdir() if (p / name / f"{name}.ipynb").exists())
+    assert f"Collecting submission: {student} {name}" in output
+    nbgrader(course, course_env, "db", "student", "add", student)
+    nbgrader(course, course_env, "autograde", name, "--student", student, "--force")
+    nbgrader(course, course_env, "export", "--to", str(tmp_path / "grades.csv"))
+    rows = [
+        r
+        for r in csv.DictReader((tmp_path / "grades.csv").open(encoding="utf-8"))
+        if r["assignment"] == name and r["student_id"] == student
+    ]
+    assert len(rows) == 1 and float(rows[0]["score"]) == float(rows[0]["max_score"]) == 10.0
