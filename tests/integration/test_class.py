@@ -369,6 +369,29 @@ def test_airflow3_screenshot_is_the_korean_home_page(klass: dict, tmp_path: Path
     assert home["health"]["scheduler"] == home["health"]["dag_processor"] == "healthy"
 
 
+def test_airflow3_notebook_check_is_the_champion_verdict(
+    klass: dict, known_hosts: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 2026 trainee's node runs Airflow 3: the notebooks' `%node`/`%check` cells judge it exactly as
+    `grade` does, dag-processor step included (it is "not applicable" on the guide's 2.x)."""
+    from grader import notebook
+
+    node = klass["airflow3"]
+    monkeypatch.setattr(notebook, "SESSION", notebook.NodeSession())
+    said = notebook._node_magic(f"{node['host']} --key {node['key']} --known-hosts {known_hosts}")
+    assert said.startswith(f"내 노드: ec2-user@{node['host']}:")
+    step = notebook.check("airflow")
+    assert step.passed
+    assert {v.id: v.status.value for v in step.result.verdicts}["airflow.dag_processor"] == "pass"
+    shown = notebook.check("all")
+    champion = grade_node(node, known_hosts)
+    assert shown.passed and (shown.result.score, shown.result.max_score) == (110, 110)
+    assert {v.id: v.status.value for v in shown.result.verdicts} == {
+        c["id"]: c["status"] for c in champion["checks"]
+    }
+    assert "110/110" in shown.headline()
+
+
 def test_airflow3_dag_processor_stopped(klass: dict, known_hosts: str) -> None:
     class_node("node", "airflow3", "stop", "dag-processor")
     try:
