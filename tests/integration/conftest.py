@@ -8,8 +8,10 @@ import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +25,36 @@ ROOT = Path(__file__).resolve().parents[2]
 NODE_SCRIPT = ROOT / "practice" / "node"
 GRADE = Path(sys.executable).with_name("grade")
 ALL_CHECKS = set(STABLE_CHECK_IDS)
+
+
+@contextlib.contextmanager
+def silent_listener(port: int = 0) -> Iterator[int]:
+    """Something on 127.0.0.1:port (0: any free port, yielded) that accepts TCP connections and never
+    says a word: not an SSH server, or a hung webserver."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", port))
+    server.listen(50)
+    server.settimeout(0.2)
+    stop, held = threading.Event(), []
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        server.close()
 
 
 @dataclass

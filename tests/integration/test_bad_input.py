@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import GRADE, PracticeNode
+from tests.integration.conftest import GRADE, PracticeNode, silent_listener
 
 
 def run_grade(*args: str, timeout: float = 60) -> tuple[int, str, str, float]:
@@ -111,29 +110,8 @@ def test_host_key_changed(node: PracticeNode, tmp_path: Path) -> None:
 @pytest.fixture
 def silent_server() -> Iterator[int]:
     """Accepts TCP connections and never says a word (not an SSH server)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    stop = threading.Event()
-    held = []
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-                held.append(conn)
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    server.close()
+    with silent_listener() as port:
+        yield port
 
 
 def test_tcp_but_no_ssh_banner(silent_server: int, tmp_path: Path, node: PracticeNode) -> None:

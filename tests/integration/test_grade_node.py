@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
-from tests.integration.conftest import ALL_CHECKS, PracticeNode
+from tests.integration.conftest import ALL_CHECKS, PracticeNode, silent_listener
 
 SECRETS = ("Bespin12!", "Bespin12%21", "test123!")
 
@@ -256,35 +252,6 @@ def test_cfg_not_a_regular_file(node: PracticeNode) -> None:
         assert graded.code == 1
     finally:
         node.restore_cfg()
-
-
-@contextmanager
-def silent_listener(port: int) -> Iterator[None]:
-    """Something on 127.0.0.1:port that accepts connections and never says a word."""
-    server = socket.socket()
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", port))
-    server.listen(50)
-    server.settimeout(0.2)
-    stop, held = threading.Event(), []
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-        for conn in held:
-            conn.close()
-        server.close()
 
 
 def test_webserver_that_never_answers(node: PracticeNode) -> None:
