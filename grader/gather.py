@@ -9,6 +9,7 @@ import shlex
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from importlib.resources import files
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from checks import processes as P
@@ -19,6 +20,9 @@ from grader.observe import Resolved, observe
 from grader.redact import redact
 from grader.settings import CourseSettings
 from grader.transport import CommandTimeout, SshSession, TargetError
+
+if TYPE_CHECKING:
+    import paramiko
 
 PYTHONS = (
     "python3",
@@ -201,6 +205,11 @@ def _mysql(
     return facts, stored_hash
 
 
+def _web_tunnel(session: SshSession, port: int) -> paramiko.Channel:
+    """A channel to the node's own webserver (api-server on 3.x), allowed WEB_TIMEOUT to answer."""
+    return session.open_tunnel("127.0.0.1", port, timeout=WEB_TIMEOUT)
+
+
 def _web(
     session: SshSession, resolved: Resolved, settings: CourseSettings, major: int, secrets: set[str]
 ) -> WebFacts:
@@ -223,9 +232,9 @@ def _web(
         daemon=True,
     )
     login_thread.start()
-    wait = min(WEB_TIMEOUT, session.deadline.remaining())
+    wait = min(WEB_TIMEOUT, session.deadline.remaining())  # what open_tunnel allows: for the evidence
     try:
-        channel = session.open_tunnel("127.0.0.1", port, timeout=wait)
+        channel = _web_tunnel(session, port)
         reply = protocols.http_request(channel, "GET", facts.health_path, host_header=host_header)
         facts.health_status = reply.status
         try:
@@ -254,7 +263,7 @@ def _login_v3(
     facts.login_method = "jwt"
     try:
         reply = protocols.http_request(
-            session.open_tunnel("127.0.0.1", facts.port, timeout=WEB_TIMEOUT),
+            _web_tunnel(session, facts.port),
             "POST",
             "/auth/token",
             host_header=host_header,
@@ -281,7 +290,7 @@ def _login_v3(
         secrets.add(token)
         facts.login_result = "ok"
         roles = protocols.http_request(
-            session.open_tunnel("127.0.0.1", facts.port, timeout=WEB_TIMEOUT),
+            _web_tunnel(session, facts.port),
             "GET",
             f"/auth/fab/v1/users/{user}",
             host_header=host_header,
@@ -305,7 +314,7 @@ def _login_v2(
     prefix = facts.base_path
     try:
         reply = protocols.http_request(
-            session.open_tunnel("127.0.0.1", facts.port, timeout=WEB_TIMEOUT),
+            _web_tunnel(session, facts.port),
             "GET",
             f"{prefix}/api/v1/users/{user}",
             host_header=host_header,
@@ -324,7 +333,7 @@ def _login_v2(
             return
         # 401/403: basic auth off (the guide's `auth_backend` trap) or wrong credentials.
         page = protocols.http_request(
-            session.open_tunnel("127.0.0.1", facts.port, timeout=WEB_TIMEOUT),
+            _web_tunnel(session, facts.port),
             "GET",
             f"{prefix}/login/",
             host_header=host_header,
@@ -340,7 +349,7 @@ def _login_v2(
         if cookie:
             headers["Cookie"] = cookie
         answer = protocols.http_request(
-            session.open_tunnel("127.0.0.1", facts.port, timeout=WEB_TIMEOUT),
+            _web_tunnel(session, facts.port),
             "POST",
             f"{prefix}/login/",
             host_header=host_header,

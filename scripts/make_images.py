@@ -208,11 +208,30 @@ def dot_color(color: str) -> str:
     return color
 
 
+def course_digraph(name: str, label: str, layout: dict[str, str], node: dict[str, str]) -> Any:
+    """A Digraph in the course's drawing style (title top left, CJK font, white, grey edges); `layout`
+    and `node` are what one diagram sets on top of it."""
+    import graphviz
+
+    graph = graphviz.Digraph(name)
+    graph.attr(
+        "graph",
+        label=label,
+        labelloc="t",
+        labeljust="l",
+        **layout,
+        fontname=FONT,
+        fontsize="14",
+        bgcolor="white",
+    )
+    graph.attr("node", fontname=FONT, fontsize="15", **node)
+    graph.attr("edge", color="#4d4d4d", penwidth="1.6", arrowsize="0.9")
+    return graph
+
+
 def control_flow_graph(dag: Any) -> Any:
     """Left-to-right graph of the DAG: one box per task (Airflow's colour for its operator), one edge
     per downstream dependency."""
-    import graphviz
-
     code = ("first_task >> [second_task, third_task]", "third_task << fourth_task")
     code_rows = "".join(
         f'<tr><td align="left"><font face="{MONO_FONT}">{_html(c)}</font></td></tr>' for c in code
@@ -222,22 +241,18 @@ def control_flow_graph(dag: Any) -> Any:
         f'<b>Control Flow 예시</b></font>  <font color="#555555">DAG <i>{_html(dag.dag_id)}</i>의 '
         f"Task와 종속성</font></td></tr>{code_rows}<tr><td> </td></tr></table>"
     )
-    graph = graphviz.Digraph(dag.dag_id)
-    graph.attr(
-        "graph",
-        label=f"<{title}>",
-        labelloc="t",
-        labeljust="l",
-        rankdir="LR",
-        nodesep="0.5",
-        ranksep="2.6",
-        fontname=FONT,
-        fontsize="14",
-        bgcolor="white",
+    graph = course_digraph(
+        dag.dag_id,
+        f"<{title}>",
+        layout={"rankdir": "LR", "nodesep": "0.5", "ranksep": "2.6"},
+        node={
+            "shape": "box",
+            "style": "rounded,filled",
+            "penwidth": "1.6",
+            "margin": "0.25,0.12",
+            "color": "#6b7b8c",
+        },
     )
-    graph.attr("node", fontname=FONT, fontsize="15", shape="box", style="rounded,filled", penwidth="1.6")
-    graph.attr("node", margin="0.25,0.12", color="#6b7b8c")
-    graph.attr("edge", color="#4d4d4d", penwidth="1.6", arrowsize="0.9")
     for task in dag.tasks:
         kind = type(task).__name__
         label = f'<<b>{_html(task.task_id)}</b><br/><font point-size="11" color="#666666">{kind}</font>>'
@@ -264,8 +279,6 @@ OPERATOR_STYLE = {"shape": "box", "style": "rounded,filled", "fillcolor": "#e8f1
 def pipeline_graph(dag: Any, per_row: int = PIPELINE_ROW) -> Any:
     """The chain drawn as a snake of rows (left to right, then right to left), sensors drawn dashed
     and amber, operators blue; step numbers in topological order; a legend under the title."""
-    import graphviz
-
     order = topological_order(dag)
     if any(len(dag.get_task(t).downstream_task_ids) > 1 for t in order):
         raise ImageError(f"{dag.dag_id}: 한 줄로 이어진 DAG(chain)만 그릴 수 있습니다")
@@ -283,22 +296,12 @@ def pipeline_graph(dag: Any, per_row: int = PIPELINE_ROW) -> Any:
         '<tr><td align="left"><table border="0" cellspacing="6" cellpadding="5">'
         f"<tr><td><b>범례</b></td>{legend}</tr></table></td></tr><tr><td> </td></tr></table>>"
     )
-    graph = graphviz.Digraph(dag.dag_id)
-    graph.attr(
-        "graph",
-        label=title,
-        labelloc="t",
-        labeljust="l",
-        rankdir="TB",
-        nodesep="0.7",
-        ranksep="0.6",
-        newrank="true",
-        fontname=FONT,
-        fontsize="14",
-        bgcolor="white",
+    graph = course_digraph(
+        dag.dag_id,
+        title,
+        layout={"rankdir": "TB", "nodesep": "0.7", "ranksep": "0.6", "newrank": "true"},
+        node={"penwidth": "1.6", "margin": "0.22,0.12", "width": "2.6"},
     )
-    graph.attr("node", fontname=FONT, fontsize="15", penwidth="1.6", margin="0.22,0.12", width="2.6")
-    graph.attr("edge", color="#4d4d4d", penwidth="1.6", arrowsize="0.9")
     for number, task_id in enumerate(order, start=1):
         task = dag.get_task(task_id)
         doc = getattr(task, "doc", None) or ""
