@@ -187,13 +187,10 @@ class _Server(paramiko.ServerInterface):
             probe(channel)
         else:
             stdin = _read_to_eof(channel, timeout=10.0)
-            found = _NONCE.search(stdin)
-            nonce = found.group(1) if found else None
-            self.node.execs.append(Exec(command, stdin, nonce.decode("ascii", "replace") if nonce else None))
+            nonce = _nonce(stdin)
+            self.node.execs.append(Exec(command, stdin, nonce))
             reply = probe if isinstance(probe, bytes) else json.dumps(probe).encode()
-            if scenario.echo_nonce and nonce:
-                reply = reply.replace(NONCE_SLOT, nonce)
-            channel.sendall(reply)
+            channel.sendall(with_nonce(reply, nonce) if scenario.echo_nonce else reply)
             if scenario.stderr:
                 channel.sendall_stderr(scenario.stderr)
         if not channel.closed:
@@ -324,6 +321,21 @@ def _read_to_eof(channel: paramiko.Channel, timeout: float) -> bytes:
         data += chunk
     channel.settimeout(None)
     return bytes(data)
+
+
+def _nonce(script: bytes) -> str | None:
+    found = _NONCE.search(script)
+    return found.group(1).decode("ascii", "replace") if found else None
+
+
+def read_nonce(channel: paramiko.Channel, timeout: float = 10.0) -> str | None:
+    """For probe handlers: read the probe script from stdin (to EOF) and return its nonce."""
+    return _nonce(_read_to_eof(channel, timeout))
+
+
+def with_nonce(reply: bytes, nonce: str | None) -> bytes:
+    """`reply` with `NONCE_SLOT` replaced by `nonce` (unchanged when there is none)."""
+    return reply.replace(NONCE_SLOT, nonce.encode()) if nonce else reply
 
 
 def _wait_close(channel: paramiko.Channel) -> None:

@@ -26,9 +26,11 @@ from tests.hostile_node import (
     nested_json,
     probe_with,
     process_chain,
+    read_nonce,
     redis_fake,
     silent,
     trickle,
+    with_nonce,
 )
 
 
@@ -82,6 +84,14 @@ def test_the_nonce_is_echoed_only_when_asked() -> None:
         assert run(client, stdin=script)[0] == b'{"nonce": "feed"}'
     with hostile_node(Scenario(probe=load_probe(), echo_nonce=False)) as node, node.connect() as client:
         assert json.loads(run(client, stdin=script)[0])["nonce"] == "@GRADER_NONCE@"
+
+
+def test_a_probe_handler_can_echo_the_nonce_slowly() -> None:
+    def slow_but_valid(channel: paramiko.Channel) -> None:
+        trickle(with_nonce(b'{"nonce": "@GRADER_NONCE@"}', read_nonce(channel)), 0.01)(channel)
+
+    with hostile_node(Scenario(probe=slow_but_valid)) as node, node.connect() as client:
+        assert run(client, stdin=b'NONCE = "feed"\n') == (b'{"nonce": "feed"}', b"", 0)
 
 
 def test_nested_json_is_deep() -> None:
@@ -263,6 +273,17 @@ def test_forward_to_relays_a_real_service() -> None:
         relay.sendall(b"more")
         relay.shutdown_write()
         assert recv_all(relay) == b"MORE"
+
+
+def test_forward_to_the_practice_nodes_redis() -> None:
+    """A classmate's working Redis behind the tunnel (the practice node's, read-only PING)."""
+    with (
+        hostile_node(Scenario(services={6379: forward_to("127.0.0.1", 6379)})) as node,
+        node.connect() as client,
+    ):
+        redis = tunnel(client, 6379)
+        redis.sendall(b"*1\r\n$4\r\nPING\r\n")
+        assert redis.recv(100) == b"+PONG\r\n"
 
 
 def test_teardown_is_quick_with_blocked_handlers() -> None:
