@@ -110,6 +110,28 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
                     ),
                 ),
             )
+        if row.hash_refused:
+            evidence.append(
+                t(
+                    "저장된 비밀번호 해시가 `airflow users create`가 만들지 않는 계산량을 요구해 확인하지 않았습니다: {why}",
+                    "The stored password hash asks for more work than `airflow users create` ever writes, so it was not checked: {why}",
+                    why=row.hash_refused,
+                )
+            )
+            return Outcome(
+                Status.FAIL,
+                evidence,
+                Hint(
+                    "champion-hash-refused",
+                    t(
+                        "{u}의 비밀번호 해시를 손으로 넣은 것으로 보입니다. `airflow users delete -u {u}` 후 "
+                        "`airflow users create`로 다시 만드세요.",
+                        "{u}'s password hash looks hand-made: `airflow users delete -u {u}`, then create it "
+                        "again with `airflow users create`.",
+                        u=c.username,
+                    ),
+                ),
+            )
         if row.password_matches is False:
             evidence.append(
                 t(

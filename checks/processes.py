@@ -46,8 +46,32 @@ def _subcommand(argv_given: tuple[str, ...], title: str) -> str | None:
     return None
 
 
+REDIS_PROGRAMS = REDIS_SERVERS | {"valkey-server"}
+
+
+def runs_program(proc: Proc, names: set[str] | frozenset[str], prefix: str = "") -> bool:
+    """Whether the program really running (/proc/PID/exe, when the probe could read it) is one of
+    `names` (or starts with `prefix`): a `sleep` renamed `redis-server` by `exec -a` is not Redis.
+    When the executable could not be read (another user's process), the title is all there is."""
+    if not proc.exe:
+        return True
+    base = posixpath.basename(proc.exe.removesuffix(" (deleted)"))
+    return base in names or bool(prefix and base.startswith(prefix))
+
+
+def impostor(proc: Proc) -> bool:
+    """A process titled as a service of the 과제 whose executable is another program."""
+    if program(proc) in REDIS_SERVERS or proc.title.split(" ", 1)[0] in REDIS_SERVERS:
+        return not runs_program(proc, REDIS_PROGRAMS)
+    if program(proc) in MYSQL_SERVERS:
+        return not runs_program(proc, MYSQL_SERVERS)
+    if airflow_subcommand(proc) is not None or proc.title.startswith(("[celeryd:", "gunicorn:")):
+        return not runs_program(proc, set(), prefix="python")
+    return False
+
+
 def is_redis_server(proc: Proc) -> bool:
-    if proc.zombie:
+    if proc.zombie or not runs_program(proc, REDIS_PROGRAMS):
         return False
     if program(proc) in REDIS_SERVERS:
         return "[sentinel]" not in proc.title
@@ -56,34 +80,41 @@ def is_redis_server(proc: Proc) -> bool:
 
 
 def is_mysql_server(proc: Proc) -> bool:
-    return not proc.zombie and program(proc) in MYSQL_SERVERS
+    return not proc.zombie and program(proc) in MYSQL_SERVERS and runs_program(proc, MYSQL_SERVERS)
+
+
+def _python(proc: Proc) -> bool:
+    """Airflow and Celery processes are Python, whatever their title says."""
+    return runs_program(proc, set(), prefix="python")
 
 
 def is_webserver(proc: Proc) -> bool:
     """Airflow 2 webserver: the `airflow webserver` parent or its gunicorn master."""
-    if proc.zombie:
+    if proc.zombie or not _python(proc):
         return False
     return airflow_subcommand(proc) == "webserver" or "gunicorn: master [airflow-webserver]" in proc.title
 
 
 def is_api_server(proc: Proc) -> bool:
     """Airflow 3 `airflow api-server` (title `airflow api_server -- host:... port:...`)."""
-    return not proc.zombie and airflow_subcommand(proc) in ("api-server", "api_server")
+    return not proc.zombie and _python(proc) and airflow_subcommand(proc) in ("api-server", "api_server")
 
 
 def is_scheduler(proc: Proc) -> bool:
-    if proc.zombie or "DagFileProcessor" in proc.title:  # the manager and its per-file children
+    if proc.zombie or "DagFileProcessor" in proc.title or not _python(proc):  # the manager, its children
         return False
     return airflow_subcommand(proc) == "scheduler"
 
 
 def is_dag_processor(proc: Proc) -> bool:
-    return not proc.zombie and airflow_subcommand(proc) in ("dag-processor", "dag_processor")
+    return (
+        not proc.zombie and _python(proc) and airflow_subcommand(proc) in ("dag-processor", "dag_processor")
+    )
 
 
 def is_celery_worker(proc: Proc) -> bool:
     """The Celery worker's main process started by `airflow celery worker`."""
-    if proc.zombie:
+    if proc.zombie or not _python(proc):
         return False
     if airflow_subcommand(proc) == "celery worker":
         return True
@@ -99,6 +130,8 @@ def is_local_executor_worker(proc: Proc) -> bool:
 
 
 def is_airflow_process(proc: Proc) -> bool:
+    if not _python(proc):
+        return False
     return _is_airflow_process(tuple(proc.argv), proc.title, proc.zombie)
 
 

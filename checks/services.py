@@ -7,6 +7,7 @@ import re
 
 from checks import processes as P
 from checks.model import Hint, Outcome, Status
+from checks.ties import Tie, TieResult, mysql_tie, redis_tie, web_tie
 from grader.facts import Facts, Proc
 from grader.i18n import Text, t
 from grader.settings import CourseSettings
@@ -14,6 +15,36 @@ from grader.settings import CourseSettings
 
 def _pids(procs: list[Proc]) -> str:
     return ", ".join(str(p.pid) for p in procs[:5])
+
+
+def _impostors(facts: Facts, test) -> list[Text]:  # type: ignore[no-untyped-def]
+    """Evidence for processes titled as the service whose program is something else."""
+    return [
+        t(
+            "pid {pid}는 이름({title})만 서비스처럼 바꾼 다른 프로그램({exe})입니다",
+            "pid {pid} only carries the service's name ({title}); it runs {exe}",
+            pid=p.pid,
+            title=p.title[:60],
+            exe=p.exe,
+        )
+        for p in facts.processes
+        if P.impostor(p) and test(_as_genuine(p))
+    ][:3]
+
+
+def _as_genuine(proc: Proc) -> Proc:
+    """The same process as if its executable were unknown (to ask what its title claims)."""
+    return Proc(proc.pid, proc.ppid, proc.uid, proc.user, proc.state, proc.elapsed, proc.title, proc.argv)
+
+
+def _tied(outcome_if_tied: Outcome, tie: TieResult, hint: Hint) -> Outcome:
+    """A service that answered: passes only when its reply is tied to the node's own process."""
+    outcome_if_tied.evidence.append(tie.evidence)
+    if tie.tie is Tie.TIED:
+        return outcome_if_tied
+    if tie.tie is Tie.UNKNOWN:
+        return Outcome(Status.WARN, outcome_if_tied.evidence, outcome_if_tied.hint)
+    return Outcome(Status.FAIL, outcome_if_tied.evidence, hint)
 
 
 def is_al2023(facts: Facts) -> bool:
@@ -41,7 +72,8 @@ def redis_running(facts: Facts, settings: CourseSettings) -> Outcome:
                 "No redis-server (AL2023: redis6-server) process",
             )
         )
-    answered = bool(redis and (redis.reachable or (redis.reply or "").startswith("-")))
+    evidence += _impostors(facts, P.is_redis_server)
+    answered = bool(redis and redis.reachable)
     if redis and redis.reachable:
         evidence.append(
             t(
@@ -52,11 +84,11 @@ def redis_running(facts: Facts, settings: CourseSettings) -> Outcome:
                 v=redis.version or "?",
             )
         )
-    elif redis and answered:
+    elif redis and (redis.reply or "").startswith("-"):
         evidence.append(
             t(
-                "{host}:{port}가 Redis로 응답: {r}",
-                "{host}:{port} answered as Redis: {r}",
+                "{host}:{port}가 PING에 PONG 대신 오류로 답했습니다: {r}",
+                "{host}:{port} answered PING with an error instead of PONG: {r}",
                 host=redis.host,
                 port=redis.port,
                 r=redis.reply,
@@ -72,8 +104,8 @@ def redis_running(facts: Facts, settings: CourseSettings) -> Outcome:
                 e=redis.error or redis.reply,
             )
         )
-    if procs and answered:
-        return Outcome(Status.PASS, evidence)
+    if procs and answered and redis:
+        return _tied(Outcome(Status.PASS, evidence), redis_tie(facts, procs), _NOT_OWN["redis"])
     start = "sudo systemctl start redis6" if is_al2023(facts) else "sudo service redis start"
     hint = Hint(
         "redis-not-running",
@@ -111,6 +143,7 @@ def mysql_running(facts: Facts, settings: CourseSettings) -> Outcome:
         )
     else:
         evidence.append(t("mysqld/mariadbd 프로세스가 없습니다", "No mysqld/mariadbd process"))
+    evidence += _impostors(facts, P.is_mysql_server)
     if mysql and mysql.server_version:
         evidence.append(
             t(
@@ -132,6 +165,10 @@ def mysql_running(facts: Facts, settings: CourseSettings) -> Outcome:
             )
         )
     if procs and mysql and mysql.server_version:
+        tie = mysql_tie(facts, procs)
+        if tie.tie is not Tie.TIED:
+            return _tied(Outcome(Status.PASS, evidence), tie, _NOT_OWN["mysql"])
+        evidence.append(tie.evidence)
         if mysql.is_mariadb:
             evidence.append(
                 t(
@@ -206,7 +243,11 @@ def webserver(facts: Facts, settings: CourseSettings) -> Outcome:
         )
     else:
         evidence.append(t("airflow {n} 프로세스가 없습니다", "No airflow {n} process", n=name))
-    healthy = bool(web and web.health_status == 200 and _health_component(facts, "metadatabase") is not None)
+    evidence += _impostors(facts, P.is_api_server if v3 else P.is_webserver)
+    metadatabase = _health_component(facts, "metadatabase")
+    healthy = bool(
+        web and web.health_status == 200 and metadatabase and metadatabase.get("status") == "healthy"
+    )
     if web and web.health_status is not None:
         evidence.append(
             t(
@@ -231,8 +272,16 @@ def webserver(facts: Facts, settings: CourseSettings) -> Outcome:
         evidence.append(
             t(":{port} 접속 실패 ({e})", ":{port} connection failed ({e})", port=web.port, e=web.error)
         )
-    if procs and healthy:
-        return Outcome(Status.PASS, evidence)
+    if web and web.health_status == 200 and metadatabase and not healthy:
+        evidence.append(
+            t(
+                "health가 메타 DB 상태를 {s}(으)로 알립니다 (healthy여야 합니다)",
+                "Health reports the metadatabase as {s} (must be healthy)",
+                s=str(metadatabase.get("status"))[:40],
+            )
+        )
+    if procs and healthy and web:
+        return _tied(Outcome(Status.PASS, evidence), web_tie(facts, procs, name), _NOT_OWN["web"])
     cmd = "airflow api-server" if v3 else "airflow webserver -D"
     if v3 and any(re.search(r"(^|[\s;&|])airflow\s+webserver\b", line) for line in facts.airflow.history):
         hint = t(
@@ -422,3 +471,34 @@ def dag_processor(facts: Facts, settings: CourseSettings) -> Outcome:
             ),
         ),
     )
+
+
+_NOT_OWN = {
+    "redis": Hint(
+        "redis-not-own",
+        t(
+            "PONG은 왔지만 이 노드의 redis-server가 보낸 것으로 확인되지 않았습니다. 이 노드에서 Redis를 직접 "
+            "실행하세요 (가이드 3.2). 다른 노드로 포트를 넘기거나 흉내 낸 응답은 통과하지 않습니다.",
+            "A PONG came back, but not from this node's own redis-server. Run Redis on this node "
+            "(guide 3.2); a forwarded port or a made-up reply does not pass.",
+        ),
+    ),
+    "mysql": Hint(
+        "mysql-not-own",
+        t(
+            "MySQL 응답이 이 노드의 mysqld가 보낸 것으로 확인되지 않았습니다. 이 노드에서 MySQL을 직접 실행하세요 "
+            "(가이드 3.3). 다른 노드로 포트를 넘기거나 흉내 낸 응답은 통과하지 않습니다.",
+            "The MySQL reply did not come from this node's own mysqld. Run MySQL on this node "
+            "(guide 3.3); a forwarded port or a made-up reply does not pass.",
+        ),
+    ),
+    "web": Hint(
+        "webserver-not-own",
+        t(
+            "health 응답이 이 노드의 Airflow 웹서버(3.x: api-server)가 보낸 것으로 확인되지 않았습니다. "
+            "이 노드에서 웹서버를 직접 띄우세요 (가이드 3.4).",
+            "The health reply did not come from this node's own Airflow webserver (3.x: api-server). "
+            "Run it on this node (guide 3.4).",
+        ),
+    ),
+}

@@ -27,6 +27,7 @@ class Proc:
     elapsed: float  # seconds since start
     title: str  # argv joined (what ps shows), or comm for kernel threads
     argv: list[str] = field(default_factory=list)
+    exe: str | None = None  # the program really running (/proc/PID/exe), when readable
 
     @property
     def zombie(self) -> bool:
@@ -41,6 +42,7 @@ class Socket:
     remote_ip: str
     remote_port: int
     inode: int
+    uid: int | None = None  # the socket's owner (the process's user that opened it)
 
 
 @dataclass
@@ -108,6 +110,10 @@ class RedisFacts:
     version: str | None = None
     error: str | None = None
     auth_used: bool = False
+    # INFO server's own view of itself: ties the reply to a redis-server process on the node.
+    process_id: int | None = None
+    tcp_port: int | None = None
+    uptime: int | None = None
 
 
 @dataclass
@@ -117,6 +123,7 @@ class ChampionFacts:
     roles: list[str] = field(default_factory=list)
     password_hash_method: str | None = None
     password_matches: bool | None = None
+    hash_refused: str | None = None  # a stored hash asking for more work than werkzeug ever writes
 
 
 @dataclass
@@ -134,6 +141,10 @@ class MysqlFacts:
     scheduler_heartbeat_age: float | None = None
     champion: ChampionFacts | None = None
     query_error: str | None = None
+    # The server's own view of itself (after a login): ties it to a mysqld process on the node.
+    server_hostname: str | None = None
+    server_port: int | None = None
+    server_uptime: float | None = None
 
     @property
     def is_mariadb(self) -> bool:
@@ -189,6 +200,11 @@ class Facts:
 
     def listening(self, port: int) -> list[Socket]:
         return [s for s in self.sockets if s.state == "listen" and s.local_port == port]
+
+    def holds_socket(self, pid: int, inode: int) -> bool:
+        """Whether process `pid` has socket `inode` open (only known for processes the probe read)."""
+        detail = self.detail(pid)
+        return bool(detail and inode in detail.socket_inodes)
 
     def detail(self, pid: int) -> ProcDetail | None:
         return next((d for d in self.details if d.pid == pid), None)

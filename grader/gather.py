@@ -7,33 +7,38 @@ import json
 import re
 import shlex
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from importlib.resources import files
+from secrets import token_hex
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from checks import processes as P
-from grader import protocols
+from grader import limits, protocols
 from grader.facts import ChampionFacts, Facts, MysqlFacts, RedisFacts, WebFacts
-from grader.i18n import t
+from grader.i18n import Text, t
 from grader.observe import Resolved, observe
 from grader.redact import redact
 from grader.settings import CourseSettings
-from grader.transport import CommandTimeout, SshSession, TargetError
+from grader.transport import TUNNEL_SECONDS, CommandResult, CommandTimeout, SshSession, TargetError
 
 if TYPE_CHECKING:
     import paramiko
 
+# The system interpreter first: a `python3` that the trainee's PATH finds first (a venv, a
+# wrapper script) is the trainee's to change, /usr/bin/python3 is the distribution's.
 PYTHONS = (
-    "python3",
     "/usr/bin/python3",
     "/usr/local/bin/python3",
+    "python3",
     "python3.12",
     "python3.11",
     "python3.9",
     "python3.8",
     "python3.7",
 )
+NONCE_MARK = b"@GRADER_NONCE@"
 # A webserver that has just started (or a small instance under load) may take seconds to answer
 # its first requests; this is not a fault. The node's own deadline still bounds it.
 WEB_TIMEOUT = 15.0
@@ -46,46 +51,78 @@ PROBE_COMMAND = (
 )
 
 
-def probe_source() -> bytes:
-    return files("grader").joinpath("remote_probe.py").read_bytes()
+def probe_source(nonce: str = "") -> bytes:
+    source = files("grader").joinpath("remote_probe.py").read_bytes()
+    return source.replace(NONCE_MARK, nonce.encode(), 1) if nonce else source
+
+
+def _probe_failure(result: CommandResult, what: Text) -> TargetError:
+    stderr = result.stderr.decode("utf-8", "replace").strip().splitlines()
+    detail = redact(stderr[-1][: limits.EVIDENCE_CHARS]) if stderr else ""
+    return TargetError(
+        "error",
+        t(
+            "노드 점검 결과를 읽을 수 없습니다: {what}{trunc} (종료 코드 {code}) {detail}",
+            "Cannot read the probe's output: {what_en}{trunc_en} (exit {code}) {detail}",
+            what=what.ko,
+            what_en=what.en,
+            trunc=" (출력이 너무 큼)" if result.truncated else "",
+            trunc_en=" (output too large)" if result.truncated else "",
+            code=result.exit_status,
+            detail=detail,
+        ),
+    )
+
+
+def _json_depth(data: bytes) -> int:
+    """An upper bound of the nesting depth (brackets inside strings count too: the safe side)."""
+    depth = deepest = 0
+    for match in re.finditer(rb"[\[\]{}]", data):
+        depth = depth + 1 if match.group() in b"[{" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def run_probe(session: SshSession) -> dict:
+    """Run the probe in one exec; its output must be this run's (the nonce) and of a sane shape."""
+    nonce = token_hex(16)
     try:
-        result = session.run(PROBE_COMMAND, stdin=probe_source())
+        result = session.run(PROBE_COMMAND, stdin=probe_source(nonce))
     except CommandTimeout:
         raise TargetError(
             "timeout",
             t(
-                "노드 점검 명령이 제한 시간 안에 끝나지 않았습니다",
-                "The probe command did not finish within the time limit",
+                "노드 점검 명령이 제한 시간({sec:.0f}초) 안에 끝나지 않았습니다",
+                "The probe command did not finish within the time limit ({sec:.0f}s)",
+                sec=session.deadline.seconds,
             ),
         ) from None
-    text = result.stdout.decode("utf-8", "replace")
+    if result.truncated:
+        raise _probe_failure(result, t("출력이 너무 큽니다", "output too large"))
+    if _json_depth(result.stdout) > limits.PROBE_JSON_DEPTH:
+        raise _probe_failure(result, t("JSON이 너무 깊게 중첩되어 있습니다", "JSON nested too deeply"))
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError:
-        detail = redact(
-            result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:][0]
-            if result.stderr.strip()
-            else ""
-        )
-        raise TargetError(
-            "error",
-            t(
-                "노드 점검 결과를 읽을 수 없습니다{trunc} (종료 코드 {code}) {detail}",
-                "Cannot read the probe's output{trunc} (exit {code}) {detail}",
-                trunc=" (출력이 너무 큼)" if result.truncated else "",
-                code=result.exit_status,
-                detail=detail,
-            ),
-        ) from None
+        raw = json.loads(result.stdout.decode("utf-8", "replace"))
+    except (json.JSONDecodeError, RecursionError):
+        raise _probe_failure(result, t("JSON이 아닙니다", "not JSON")) from None
+    if not isinstance(raw, dict):
+        raise _probe_failure(result, t("JSON 객체가 아닙니다", "not a JSON object"))
     if raw.get("no_python"):
         raise TargetError(
             "error",
             t(
                 "노드에 python3가 없습니다 (Airflow가 설치되지 않은 노드)",
                 "No python3 on the node (Airflow cannot be installed there)",
+            ),
+        )
+    if raw.get("nonce") != nonce:
+        raise TargetError(
+            "error",
+            t(
+                "노드 점검 결과가 이번 점검의 것이 아닙니다: 채점기가 보낸 점검 스크립트를 실행한 결과가 아니라 "
+                "미리 만들어 두었거나 다른 곳에서 가져온 응답입니다",
+                "The probe's output is not from this run: the node answered with a recorded or "
+                "made-up result instead of running the grader's probe",
             ),
         )
     return raw
@@ -123,13 +160,20 @@ def _ping(
             channel.close()
         facts.reachable, facts.reply, facts.version, facts.auth_used = (
             reply.ok,
-            reply.reply,
-            reply.version,
+            reply.reply[: limits.EVIDENCE_CHARS],
+            reply.version[: limits.EVIDENCE_CHARS] if reply.version else None,
             reply.auth_used,
         )
+        facts.process_id = _int(reply.info.get("process_id"))
+        facts.tcp_port = _int(reply.info.get("tcp_port"))
+        facts.uptime = _int(reply.info.get("uptime_in_seconds"))
     except (OSError, ConnectionError, ValueError) as exc:
         facts.error = redact(str(exc) or exc.__class__.__name__, secrets)
     return facts
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 19 else None
 
 
 def _local_redis_port(facts: Facts, settings: CourseSettings) -> int:
@@ -169,12 +213,14 @@ def _mysql(
     else:
         host, port, source = "127.0.0.1", settings.ports.mysql, "default"
     facts = MysqlFacts(host=host, port=port, source=source)
-    timeout = min(5.0, session.deadline.remaining())
+    timeout = min(TUNNEL_SECONDS, session.deadline.remaining())
     try:
         channel = session.open_tunnel(host, port)
         try:
             if not (is_mysql and parts):  # only the handshake: is a MySQL server there at all?
-                facts.server_version = protocols.mysql_greeting(channel).server_version
+                facts.server_version = protocols.mysql_greeting(channel).server_version[
+                    : limits.EVIDENCE_CHARS
+                ]
                 return facts, None
             facts.login_user = unquote(parts.username or "")
             facts.database = parts.path.lstrip("/").split("?")[0] or None
@@ -191,7 +237,9 @@ def _mysql(
     except (OSError, ConnectionError, ValueError) as exc:
         facts.greeting_error = redact(str(exc) or exc.__class__.__name__, secrets)
         return facts, None
-    facts.server_version = answer.server_version
+    facts.server_version = answer.server_version[: limits.EVIDENCE_CHARS]
+    facts.server_hostname, facts.server_port = answer.server_hostname, answer.server_port
+    facts.server_uptime = answer.server_uptime
     facts.login_error = redact(answer.login_error, secrets) if answer.login_error else None
     facts.query_error = redact(answer.query_error, secrets) if answer.query_error else None
     facts.tables_present = answer.tables_present
@@ -371,21 +419,56 @@ def _login_v2(
         facts.login_error = redact(str(exc) or exc.__class__.__name__, secrets)
 
 
+def _observe(raw: dict) -> tuple[Facts, Resolved]:
+    try:
+        return observe(raw)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError):
+        raise TargetError(
+            "error",
+            t(
+                "노드 점검 결과의 형식이 맞지 않습니다 (채점기의 점검 스크립트가 낸 결과가 아닙니다)",
+                "The probe's output has the wrong shape (not what the grader's probe writes)",
+            ),
+        ) from None
+
+
+def _in_time(job: Future, session: SshSession, late: object) -> object:
+    """A tunnel probe's result, waited for no longer than the node's deadline (else `late`)."""
+    try:
+        return job.result(timeout=session.deadline.remaining())
+    except FutureTimeout:
+        return late
+
+
 def gather(session: SshSession, settings: CourseSettings) -> tuple[Facts, set[str]]:
-    """Probe, then the protocol probes in parallel; returns the facts and the secrets seen."""
+    """Probe, then the protocol probes in parallel; returns the facts and the secrets seen.
+
+    Every wait ends at the node's deadline: a probe that has not answered by then is recorded as
+    not answering in time (its checks judge that), and the others keep what they found."""
     raw = run_probe(session)
-    facts, resolved = observe(raw)
+    facts, resolved = _observe(raw)
     secrets = resolved.secrets() | {settings.champion.password}
     major = facts.airflow.major
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    late = f"no answer before the node's deadline ({session.deadline.seconds:.0f}s)"
+    pool = ThreadPoolExecutor(max_workers=3)
+    try:
         redis_job = pool.submit(_redis, session, facts, resolved, settings, secrets)
         mysql_job = pool.submit(_mysql, session, resolved, settings, secrets)
         web_job = pool.submit(_web, session, resolved, settings, major, secrets)
-        facts.redis, facts.broker = redis_job.result()
-        facts.mysql, stored_hash = mysql_job.result()
-        facts.web = web_job.result()
+        redis_late = RedisFacts("127.0.0.1", settings.ports.redis, "process", error=late)
+        facts.redis, facts.broker = _in_time(redis_job, session, (redis_late, None))  # type: ignore[misc]
+        mysql_late = MysqlFacts("127.0.0.1", settings.ports.mysql, "default", greeting_error=late)
+        facts.mysql, stored_hash = _in_time(mysql_job, session, (mysql_late, None))  # type: ignore[misc]
+        web_late = WebFacts(settings.ports.webserver, error="timeout")
+        web_late.timed_out_after = round(session.deadline.seconds, 1)
+        facts.web = _in_time(web_job, session, web_late)  # type: ignore[assignment]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a late thread ends when the connection closes
     champion = facts.mysql.champion
     if champion and champion.exists and stored_hash and (facts.web.login_result != "ok"):
-        # No real login proved the password: check it against the stored hash (~0.1 s of scrypt).
-        champion.password_matches = protocols.check_password_hash(stored_hash, settings.champion.password)
+        # No real login proved the password: check it against the stored hash (~0.1 s of scrypt),
+        # unless the hash asks for more work than werkzeug ever writes.
+        champion.hash_refused = protocols.hash_cost_refusal(stored_hash)
+        if champion.hash_refused is None:
+            champion.password_matches = protocols.check_password_hash(stored_hash, settings.champion.password)
     return facts, secrets

@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from checks import processes as P
 from grader import airflow_config as cfg
+from grader import limits
 from grader.facts import (
     AirflowFacts,
     ConfigProblem,
@@ -68,9 +69,11 @@ def _hex_ip(text: str) -> str:
 
 
 def parse_sockets(rows: list[list[str]]) -> list[Socket]:
+    """The node's socket table (/proc/net/tcp{,6} rows: state, local, remote, inode[, uid])."""
     out = []
-    for state, local, remote, inode in rows:
+    for row in rows[: limits.SOCKETS]:
         try:
+            state, local, remote, inode = row[:4]
             lip, lport = local.split(":")
             rip, rport = remote.split(":")
             out.append(
@@ -81,9 +84,10 @@ def parse_sockets(rows: list[list[str]]) -> list[Socket]:
                     _hex_ip(rip),
                     int(rport, 16),
                     int(inode),
+                    int(row[4]) if len(row) > 4 else None,
                 )
             )
-        except (ValueError, OSError):
+        except (ValueError, OSError, TypeError, AttributeError):
             continue
     return out
 
@@ -97,22 +101,30 @@ def parse_os_release(text: str | None) -> dict[str, str]:
     return values
 
 
+def _text(value: Any) -> str:
+    """One string field of the probe, capped (a title, a path)."""
+    return str(value)[: limits.TEXT_FIELD_CHARS]
+
+
 def build_processes(raw: dict[str, Any]) -> list[Proc]:
-    users = {int(uid): entry[0] for uid, entry in raw.get("passwd", {}).items()}
+    """The node's processes, at most limits.PROCESSES of them, every field typed and capped."""
+    users = {int(uid): _text(entry[0]) for uid, entry in raw.get("passwd", {}).items()}
     procs = []
-    for p in raw.get("processes", []):
-        argv = p.get("argv") or []
-        title = " ".join(argv) if argv else f"[{p.get('comm', '')}]"
+    for p in raw.get("processes", [])[: limits.PROCESSES]:
+        argv = [_text(a) for a in (p.get("argv") or [])[:64]]
+        title = " ".join(argv)[: limits.TEXT_FIELD_CHARS] if argv else f"[{_text(p.get('comm', ''))}]"
+        uid = int(p["uid"]) if p.get("uid") is not None else None
         procs.append(
             Proc(
-                pid=p["pid"],
-                ppid=p["ppid"],
-                uid=p.get("uid"),
-                user=users.get(p.get("uid")) if p.get("uid") is not None else None,
-                state=p.get("state", "?"),
-                elapsed=p.get("elapsed", 0.0),
+                pid=int(p["pid"]),
+                ppid=int(p["ppid"]),
+                uid=uid,
+                user=users.get(uid) if uid is not None else None,
+                state=_text(p.get("state", "?"))[:4],
+                elapsed=float(p.get("elapsed", 0.0)),
                 title=title,
                 argv=argv,
+                exe=_text(p["exe"]) if p.get("exe") else None,
             )
         )
     return procs
@@ -121,7 +133,7 @@ def build_processes(raw: dict[str, Any]) -> list[Proc]:
 def build_details(raw: dict[str, Any]) -> tuple[list[ProcDetail], dict[int, dict[str, str]]]:
     """Per-process details (names only) and, separately, the raw AIRFLOW_* environments."""
     details, environments = [], {}
-    for d in raw.get("details", []):
+    for d in raw.get("details", [])[: limits.DETAILS]:
         env = dict(e.split("=", 1) for e in d.get("env", []) if "=" in e)
         airflow_env = {k: v for k, v in env.items() if k.startswith("AIRFLOW")}
         environments[d["pid"]] = airflow_env
@@ -152,13 +164,29 @@ def build_details(raw: dict[str, Any]) -> tuple[list[ProcDetail], dict[int, dict
     return details, environments
 
 
-def _ancestors(pid: int, by_pid: dict[int, Proc]) -> list[int]:
-    chain, seen = [], set()
-    while pid in by_pid and pid not in seen and pid > 1:
-        seen.add(pid)
+def _nearest_readable(
+    pid: int, by_pid: dict[int, Proc], readable: set[int], memo: dict[int, int | None]
+) -> int | None:
+    """The process itself or its closest ancestor whose environment is readable.
+
+    Memoised over the whole walk, so a chain of thousands of processes costs linear time."""
+    chain: list[int] = []
+    found: int | None = None
+    while pid in by_pid and pid > 1:
+        if pid in memo:
+            found = memo[pid]
+            break
+        if pid in readable:
+            found = pid
+            break
+        if len(chain) > len(by_pid):  # a ppid loop: a made-up process table
+            break
+        memo[pid] = None  # provisional: breaks cycles
         chain.append(pid)
         pid = by_pid[pid].ppid
-    return chain
+    for step in chain:
+        memo[step] = found
+    return found
 
 
 def _home_of(uid: int | None, raw: dict[str, Any]) -> str | None:
@@ -177,10 +205,11 @@ def choose_environment(
         (p for p in procs if P.is_airflow_process(p)),
         key=lambda p: (not P.is_scheduler(p), not P.is_webserver(p), p.pid),
     )
+    memo: dict[int, int | None] = {}
     for proc in order:
-        for pid in _ancestors(proc.pid, by_pid):
-            if pid in readable:
-                return environments.get(pid, {}), pid
+        pid = _nearest_readable(proc.pid, by_pid, readable, memo)
+        if pid is not None:
+            return environments.get(pid, {}), pid
     return {}, None
 
 
@@ -197,7 +226,7 @@ def build_airflow(
     sites = {
         d.site_packages for d in details if d.site_packages and any(d.pid == p.pid for p in airflow_procs)
     }
-    installs = raw.get("installs", [])
+    installs = [_text(i) for i in raw.get("installs", [])[: limits.INSTALLS]]
     facts.installs = installs
     running = [i for i in installs if any(i.startswith(s) for s in sites)]
     for path in running + installs:
@@ -229,7 +258,7 @@ def build_airflow(
     facts.config_path = config_path or f"{home}/airflow.cfg"
     facts.env_readable = env_pid is not None
     facts.env_overrides = sorted(k for k in env if k.startswith("AIRFLOW__"))
-    facts.history = _history_verbs(raw.get("history", []))
+    facts.history = _history_verbs([_text(h) for h in raw.get("history", [])[-limits.HISTORY_LINES :]])
     # -- the cfg file itself
     file_entry = next((f for f in raw.get("files", []) if f.get("path") == facts.config_path), None)
     file_values: dict[str, dict[str, str]] | None = None
@@ -240,7 +269,9 @@ def build_airflow(
         facts.config_state = file_entry.get("state", "error")
         facts.config_mtime = file_entry.get("mtime")
         if facts.config_state == "ok":
-            entries = sorted((int(n), str(line)) for n, line in file_entry.get("lines", []))
+            entries = sorted(
+                (int(n), _text(line)) for n, line in file_entry.get("lines", [])[: limits.CONFIG_LINES]
+            )
             try:
                 file_values, lines = cfg.parse_numbered(entries)
             except cfg.ConfigFileError as exc:

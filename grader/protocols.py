@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+from grader import limits
+
 
 class Channel(Protocol):
     def sendall(self, data: bytes) -> None: ...
@@ -34,6 +36,11 @@ class RedisReply:
     reply: str  # first line of the PING reply (or of the AUTH error)
     version: str | None = None
     auth_used: bool = False
+    info: dict[str, str] = field(default_factory=dict)  # INFO server fields that tie it to a process
+
+
+# INFO server fields kept: the version, and what ties the reply to a process on the node.
+INFO_FIELDS = ("redis_version", "valkey_version", "process_id", "run_id", "tcp_port", "uptime_in_seconds")
 
 
 def _resp(*parts: str) -> bytes:
@@ -45,22 +52,28 @@ def _resp(*parts: str) -> bytes:
 
 
 class _LineReader:
+    """RESP lines and bulk strings, each capped before it is read (limits.REDIS_*)."""
+
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.buffer = b""
 
     def line(self) -> bytes:
         while b"\r\n" not in self.buffer:
+            if len(self.buffer) > limits.REDIS_LINE_BYTES:
+                raise ConnectionError("Redis reply line too long")
             chunk = self.channel.recv(4096)
             if not chunk:
                 raise ConnectionError("connection closed")
             self.buffer += chunk
-            if len(self.buffer) > 1 << 20:
-                raise ConnectionError("reply too long")
         head, _, self.buffer = self.buffer.partition(b"\r\n")
         return head
 
     def exact(self, size: int) -> bytes:
+        if size > limits.REDIS_BULK_BYTES:
+            raise ConnectionError(
+                f"Redis announced a {size}-byte reply (more than {limits.REDIS_BULK_BYTES})"
+            )
         while len(self.buffer) < size + 2:
             chunk = self.channel.recv(65536)
             if not chunk:
@@ -68,6 +81,13 @@ class _LineReader:
             self.buffer += chunk
         data, self.buffer = self.buffer[:size], self.buffer[size + 2 :]
         return data
+
+
+def _bulk_size(head: bytes) -> int:
+    try:
+        return int(head[1:])
+    except ValueError:
+        raise ConnectionError("not a Redis reply") from None
 
 
 def redis_ping(channel: Channel, password: str | None = None, username: str | None = None) -> RedisReply:
@@ -85,19 +105,22 @@ def redis_ping(channel: Channel, password: str | None = None, username: str | No
             _skip(reader)
             return RedisReply(False, auth, auth_used=True)
     ping = reader.line().decode("utf-8", "replace")
-    version = None
-    info = reader.line()
-    if info.startswith(b"$"):
-        body = reader.exact(int(info[1:])).decode("utf-8", "replace")
-        match = re.search(r"^redis_version:(\S+)", body, re.M)
-        version = match.group(1) if match else None
-    return RedisReply(ping == "+PONG", ping, version, bool(password))
+    info: dict[str, str] = {}
+    head = reader.line()
+    if head.startswith(b"$") and _bulk_size(head) >= 0:
+        body = reader.exact(_bulk_size(head)).decode("utf-8", "replace")
+        for line in body.splitlines():
+            name, sep, value = line.partition(":")
+            if sep and name in INFO_FIELDS and name not in info:
+                info[name] = value.strip()
+    version = info.get("redis_version") or info.get("valkey_version")
+    return RedisReply(ping == "+PONG", ping, version, bool(password), info)
 
 
 def _skip(reader: _LineReader) -> None:
     head = reader.line()
-    if head.startswith(b"$") and int(head[1:]) >= 0:
-        reader.exact(int(head[1:]))
+    if head.startswith(b"$") and _bulk_size(head) >= 0:
+        reader.exact(_bulk_size(head))
 
 
 # ---- MySQL ---------------------------------------------------------------------------------
@@ -153,6 +176,10 @@ class MysqlSession:
     scheduler_state: str | None = None
     champion: ChampionRow | None = None
     query_error: str | None = None
+    # What ties the server to a process on the node: its own view of host, port and uptime.
+    server_hostname: str | None = None
+    server_port: int | None = None
+    server_uptime: float | None = None
 
 
 def mysql_session(
@@ -196,10 +223,16 @@ def mysql_session(
         with conn.cursor() as cursor:
             cursor.execute(
                 "SET SESSION TRANSACTION READ ONLY; START TRANSACTION READ ONLY; "
+                "SELECT @@hostname, @@port; SHOW GLOBAL STATUS LIKE 'Uptime'; "
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
                 "AND table_name IN ('alembic_version', 'ab_user', 'job')"
             )
             cursor.nextset()
+            cursor.nextset()
+            _server_identity(result, cursor.fetchone())
+            cursor.nextset()
+            uptime = cursor.fetchone()
+            result.server_uptime = _number(uptime[1]) if uptime and len(uptime) > 1 else None
             cursor.nextset()
             tables = {str(row[0]).lower() for row in cursor.fetchall()}
             result.tables_present = "alembic_version" in tables
@@ -236,6 +269,21 @@ def mysql_session(
     return result
 
 
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _server_identity(result: MysqlSession, row: Sequence[Any] | None) -> None:
+    if not row or len(row) < 2:
+        return
+    result.server_hostname = str(row[0])[: limits.EVIDENCE_CHARS] if row[0] is not None else None
+    port = _number(row[1])
+    result.server_port = int(port) if port is not None else None
+
+
 def _champion(rows: Sequence[Sequence[Any]]) -> ChampionRow:
     """The champion's user row joined with its roles (one row per role, or one with no role)."""
     if not rows:
@@ -253,8 +301,31 @@ def _mysql_error(exc: Exception) -> str:
     return str(exc) or exc.__class__.__name__
 
 
+def hash_cost_refusal(stored: str) -> str | None:
+    """Why a stored password hash is refused before it is computed (None: fine to check).
+
+    werkzeug (and so FAB's `airflow users create`) never writes more than limits.PBKDF2_MAX_ROUNDS
+    pbkdf2 rounds or scrypt parameters above its own default: a hash that asks for more was put
+    there by hand, and checking it could cost minutes of CPU or gigabytes of memory."""
+    method = stored.split("$", 1)[0]
+    kind, *args = method.split(":")
+    try:
+        if kind == "pbkdf2" and len(args) > 1 and int(args[1]) > limits.PBKDF2_MAX_ROUNDS:
+            return f"pbkdf2 {int(args[1])} rounds (werkzeug writes at most {limits.PBKDF2_MAX_ROUNDS})"
+        if kind == "scrypt" and args:
+            n, r, p = (int(x) for x in args)
+            if n > limits.SCRYPT_MAX_N or r > limits.SCRYPT_MAX_R or p > limits.SCRYPT_MAX_P:
+                return f"scrypt n={n} r={r} p={p} (werkzeug writes at most n=2^15, r=8, p=1)"
+    except ValueError:
+        return "unreadable hash parameters"
+    return None
+
+
 def check_password_hash(stored: str, password: str) -> bool | None:
-    """Verify a Werkzeug password hash (what FAB stores) without Werkzeug; None when unknown."""
+    """Verify a Werkzeug password hash (what FAB stores) without Werkzeug; None when unknown or
+    refused (see hash_cost_refusal)."""
+    if hash_cost_refusal(stored):
+        return None
     try:
         method, salt, expected = stored.split("$", 2)
     except ValueError:
@@ -286,7 +357,23 @@ class HttpReply:
     body: bytes
 
     def json(self) -> Any:
-        return json.loads(self.body.decode("utf-8", "replace"))
+        """The body as JSON; ValueError when it is not JSON or nested deeper than limits.JSON_DEPTH."""
+        text = self.body.decode("utf-8", "replace")
+        if _nesting(text) > limits.JSON_DEPTH:
+            raise ValueError("JSON nested too deeply")
+        return json.loads(text)
+
+
+def _nesting(text: str) -> int:
+    """An upper bound of a JSON text's nesting depth (brackets inside strings count too: safe side)."""
+    depth = deepest = 0
+    for match in _BRACKETS.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 def http_request(
@@ -297,12 +384,14 @@ def http_request(
     host_header: str,
     headers: dict[str, str] | None = None,
     body: bytes | None = None,
-    max_bytes: int = 2 * 1024 * 1024,
+    max_bytes: int = limits.HTTP_BODY_BYTES,
 ) -> HttpReply:
-    """One HTTP/1.1 request with `Connection: close` over an open channel; the reply is read to EOF.
+    """One HTTP/1.1 request with `Connection: close` over an open channel.
 
-    (http.client closes its socket as soon as it sees `Connection: close`, before the body is
-    read; on a paramiko channel that loses the body, so the reply is parsed here.)"""
+    The reply is read until its Content-Length (or EOF), headers capped at limits.HTTP_HEAD_BYTES
+    and the body at `max_bytes`. (http.client closes its socket as soon as it sees
+    `Connection: close`, before the body is read; on a paramiko channel that loses the body, so
+    the reply is parsed here.)"""
     lines = [
         f"{method} {path} HTTP/1.1",
         f"Host: {host_header}",
@@ -312,35 +401,60 @@ def http_request(
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     if body is not None:
         lines.append(f"Content-Length: {len(body)}")
-    channel.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b""))
-    data = bytearray()
     try:
-        while len(data) < max_bytes:
+        channel.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b""))
+        head, rest = _read_head(channel)
+        status, reply_headers = _parse_head(head)
+        length = reply_headers.get("content-length", "")
+        chunked = "chunked" in reply_headers.get("transfer-encoding", "").lower()
+        want = int(length) if length.isdigit() and not chunked else None
+        if want is not None and want > max_bytes:
+            raise ConnectionError(f"HTTP body of {want} bytes announced (more than {max_bytes})")
+        data = bytearray(rest)
+        while (want is None or len(data) < want) and len(data) <= max_bytes:
             chunk = channel.recv(65536)
             if not chunk:
                 break
             data += chunk
+        if len(data) > max_bytes:
+            raise ConnectionError(f"HTTP body larger than {max_bytes} bytes")
     finally:
         channel.close()
-    head, sep, rest = bytes(data).partition(b"\r\n\r\n")
-    if not sep:
-        raise ConnectionError("incomplete HTTP response" if data else "empty HTTP response")
+    rest = bytes(data)
+    if chunked:
+        rest = _dechunk(rest)
+    elif want is not None:
+        rest = rest[:want]
+    return HttpReply(status, reply_headers, rest)
+
+
+def _read_head(channel: Channel) -> tuple[bytes, bytes]:
+    data = bytearray()
+    while True:
+        end = data.find(b"\r\n\r\n")
+        if end >= 0:
+            return bytes(data[:end]), bytes(data[end + 4 :])
+        if len(data) > limits.HTTP_HEAD_BYTES:
+            raise ConnectionError(f"HTTP headers larger than {limits.HTTP_HEAD_BYTES} bytes")
+        chunk = channel.recv(65536)
+        if not chunk:
+            raise ConnectionError("incomplete HTTP response" if data else "empty HTTP response")
+        data += chunk
+
+
+def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     parts = status_line.split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit() or len(parts[1]) != 3:
         raise ConnectionError(f"not an HTTP response: {status_line[:60]!r}")
     reply_headers: dict[str, str] = {}
-    for line in header_lines:
+    for line in header_lines[:200]:
         name, _, value = line.partition(":")
         key = name.strip().lower()
         reply_headers[key] = (
             f"{reply_headers[key]}, {value.strip()}" if key in reply_headers else value.strip()
         )
-    if "chunked" in reply_headers.get("transfer-encoding", "").lower():
-        rest = _dechunk(rest)
-    elif reply_headers.get("content-length", "").isdigit():
-        rest = rest[: int(reply_headers["content-length"])]
-    return HttpReply(int(parts[1]), reply_headers, rest)
+    return int(parts[1]), reply_headers
 
 
 def _dechunk(data: bytes) -> bytes:

@@ -15,11 +15,15 @@ WATCH = re.compile(r"airflow|celery|gunicorn")
 AIRFLOW_TITLE = re.compile(
     r"bin/airflow\s|^airflow\s|airflow-webserver|\[celeryd:|airflow (scheduler|webserver|api.server|dag.processor)"
 )
+SERVICE = re.compile(r"redis|valkey|mysqld|mariadbd|airflow|celery|gunicorn|python")
 SKIP = re.compile(r"ForkPoolWorker|gunicorn: worker|\[ready\]")
 ENV_KEEP = re.compile(r"^(AIRFLOW_|AIRFLOW__|HOME=|PATH=|VIRTUAL_ENV=)")
 DIST = re.compile(r"/(apache_airflow(_core|_providers_fab|_providers_celery)?)-[0-9][^/]*\.dist-info$")
 PROFILE_SET = re.compile(r"^\s*(export\s+)?(AIRFLOW_HOME|AIRFLOW_CONFIG)=[\"']?([^\"'#\s]*)")
 problems = []
+# Replaced by the grader with a fresh random value for each run and echoed in the output: a node
+# that answers with a recorded or made-up result cannot know it.
+NONCE = "@GRADER_NONCE@"
 
 
 class Timeout(Exception):
@@ -111,17 +115,21 @@ def processes():
         argv = [a.decode("utf-8", "replace") for a in (cmd or b"").split(b"\0") if a]
         comm = stat_text[stat_text.find("(") + 1 : stat_text.rfind(")")]
         start = int(rest[19]) / clock if len(rest) > 19 else 0.0
-        out.append(
-            {
-                "pid": int(name),
-                "ppid": int(rest[1]),
-                "uid": uid_of(name),
-                "state": rest[0],
-                "elapsed": round(max(0.0, uptime - start), 1),
-                "argv": argv,
-                "comm": comm,
-            }
-        )
+        entry = {
+            "pid": int(name),
+            "ppid": int(rest[1]),
+            "uid": uid_of(name),
+            "state": rest[0],
+            "elapsed": round(max(0.0, uptime - start), 1),
+            "argv": argv,
+            "comm": comm,
+        }
+        if SERVICE.search(comm) or (argv and SERVICE.search(argv[0])):
+            try:  # the program really running, whatever its title says (readable for own processes)
+                entry["exe"] = os.readlink("/proc/%s/exe" % name)
+            except OSError:
+                pass
+        out.append(entry)
     return out, nested
 
 
@@ -185,7 +193,7 @@ def net():
         for line in (text or "").splitlines()[1:]:
             parts = line.split()
             if len(parts) > 9 and parts[3] in ("0A", "01"):
-                rows.append([parts[3], parts[1], parts[2], parts[9]])
+                rows.append([parts[3], parts[1], parts[2], parts[9], parts[7]])
     return rows[:20000]
 
 
@@ -298,7 +306,8 @@ def main():
         cpus = os.cpu_count()
     uname = os.uname()
     return {
-        "probe_version": 1,
+        "probe_version": 2,
+        "nonce": NONCE,
         "now": time.time(),
         "user": passwd.get(me, ["?"])[0],
         "uid": me,

@@ -8,6 +8,7 @@ Every failure becomes a `TargetError` with a status the report understands.
 from __future__ import annotations
 
 import fcntl
+import io
 import logging
 import os
 import socket
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import paramiko
 
+from grader import limits
 from grader.i18n import Text, t
 from grader.target import Target
 
@@ -188,6 +190,10 @@ class AcceptNewPolicy(paramiko.MissingHostKeyPolicy):
         KNOWN_HOSTS.remember(self.path, hostname, key)
 
 
+# What one tunnel exchange (a Redis PING, a MySQL session) may take, inside the node's deadline.
+TUNNEL_SECONDS = 10.0
+
+
 @dataclass
 class Deadline:
     seconds: float
@@ -200,14 +206,143 @@ class Deadline:
     def expired(self) -> bool:
         return time.monotonic() - self.start >= self.seconds
 
+    @property
+    def end(self) -> float:
+        return self.start + self.seconds
+
+
+class NodeChannel:
+    """A tunnel to a service on the node, bounded on every read: the node's deadline, the
+    exchange's own time budget and a byte budget. Node services are untrusted: one that trickles
+    a byte every few seconds, or announces a gigabyte, is cut, never waited for or paid.
+
+    Socket-like (`recv`, `sendall`, `makefile`, `settimeout`, `close`), so PyMySQL and the
+    protocol readers use it as they would a socket."""
+
+    def __init__(
+        self,
+        channel: paramiko.Channel,
+        deadline: Deadline,
+        seconds: float,
+        where: str,
+        max_bytes: int = limits.TUNNEL_REPLY_BYTES,
+    ) -> None:
+        self.channel = channel
+        self.deadline = deadline
+        self.seconds = seconds
+        self.until = min(deadline.end, time.monotonic() + seconds)
+        self.where = where
+        self.max_bytes = max_bytes
+        self.received = 0
+
+    def _left(self) -> float:
+        return self.until - time.monotonic()
+
+    def _timeout(self) -> TimeoutError:
+        waited = min(self.seconds, self.deadline.seconds)
+        return TimeoutError(f"{self.where}: no complete answer within {waited:.0f}s")
+
+    def recv(self, size: int) -> bytes:
+        left = self._left()
+        if left <= 0:
+            raise self._timeout()
+        self.channel.settimeout(left)
+        try:
+            data = self.channel.recv(min(size, 65536))
+        except TimeoutError:
+            raise self._timeout() from None
+        self.received += len(data)
+        if self.received > self.max_bytes:
+            raise ConnectionError(f"{self.where}: reply larger than {self.max_bytes} bytes")
+        return data
+
+    def sendall(self, data: bytes) -> None:
+        if self._left() <= 0:
+            raise self._timeout()
+        self.channel.settimeout(self._left())
+        try:
+            self.channel.sendall(data)
+        except TimeoutError:
+            raise self._timeout() from None
+
+    def settimeout(self, timeout: float | None) -> None:
+        """Callers may shorten, never lengthen, the wait (PyMySQL sets its own)."""
+        if timeout is not None:
+            self.until = min(self.until, time.monotonic() + timeout)
+
+    def makefile(self, mode: str = "rb", *args: object, **kwargs: object) -> io.BufferedReader:
+        return io.BufferedReader(_ChannelReader(self))
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> NodeChannel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _ChannelReader(io.RawIOBase):
+    """A file over a NodeChannel (what PyMySQL reads packets from)."""
+
+    def __init__(self, channel: NodeChannel) -> None:
+        self.node_channel = channel
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self.node_channel.recv(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _DeadlineGuard:
+    """Closes a node's connection when its deadline passes, whatever is blocked on it.
+
+    Every read also checks the deadline; this is the backstop for a read that cannot (paramiko's
+    banner and key exchange, a thread still waiting on a tunnel): closing the socket and the
+    transport wakes them all, so a node never holds its worker past `--timeout`."""
+
+    def __init__(self, deadline: Deadline, sock: object) -> None:
+        self.sock = sock
+        self.client: paramiko.SSHClient | None = None
+        self.fired = False
+        self._timer = threading.Timer(max(0.0, deadline.end - time.monotonic()), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        if isinstance(self.sock, socket.socket):
+            _shutdown(self.sock)
+        elif self.sock is not None:
+            try:
+                self.sock.close()  # type: ignore[attr-defined]
+            except Exception:  # a ProxyCommand that is already gone
+                pass
+        if self.client is not None:
+            self.client.close()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
 
 class SshSession:
     """An open SSH connection to one node; use as a context manager."""
 
-    def __init__(self, client: paramiko.SSHClient, deadline: Deadline, sock: object = None) -> None:
+    def __init__(
+        self,
+        client: paramiko.SSHClient,
+        deadline: Deadline,
+        sock: object = None,
+        guard: _DeadlineGuard | None = None,
+    ) -> None:
         self.client = client
         self.deadline = deadline
         self._sock = sock
+        self._guard = guard
         self.stats = SessionStats(connections=1)
         self._lock = threading.Lock()
 
@@ -217,7 +352,14 @@ class SshSession:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def cut_at_deadline(self) -> bool:
+        """The node's deadline passed while the connection was open: it was closed then."""
+        return bool(self._guard and self._guard.fired)
+
     def close(self) -> None:
+        if self._guard is not None:
+            self._guard.cancel()
         self.client.close()
         LIVE_SOCKETS.discard(self._sock)
 
@@ -245,155 +387,107 @@ class SshSession:
             ) from None
         client = _Client(system_keys, own_keys)
         client.set_missing_host_key_policy(AcceptNewPolicy(known_hosts))
-        where = f"{target.hostname}:{target.port}"
         sock = _open_socket(target, deadline)
+        guard = _DeadlineGuard(deadline, sock)
+        guard.client = client
         try:
-            client.connect(
-                target.hostname,
-                port=target.port,
-                username=target.user,
-                key_filename=target.key,
-                sock=sock,
-                timeout=deadline.remaining(),
-                banner_timeout=deadline.remaining(),
-                auth_timeout=deadline.remaining(),
-                channel_timeout=deadline.remaining(),
-                allow_agent=True,
-                look_for_keys=target.key is None,
-                transport_factory=_Transport,
-            )
-        except paramiko.BadHostKeyException as exc:
+            _handshake(client, target, sock, deadline, known_hosts)
+        except BaseException:
+            guard.cancel()
             _close(sock)
-            raise TargetError(
-                "host_key_mismatch",
-                t(
-                    "{where}의 호스트 키가 지난번과 다릅니다 (받은 키 {got}). 중간자 공격일 수 있어 접속하지 "
-                    "않았습니다. 노드를 새로 만들었다면 {path}에서 그 줄을 지우세요.",
-                    "The host key of {where} changed since last time (got {got}). Refusing to connect "
-                    "(possible attack). If the node was rebuilt, remove its line from {path}.",
-                    where=where,
-                    got=exc.key.get_fingerprint().hex(":")[:23] + "…",
-                    path=known_hosts,
-                ),
-            ) from None
-        except paramiko.AuthenticationException:
-            _close(sock)
-            raise TargetError(
-                "auth_failed",
-                t(
-                    "{user}@{where}: SSH 인증 실패 (키 {key}). 사용자 이름과 키 페어를 확인하세요.",
-                    "{user}@{where}: SSH authentication failed (key {key}). Check the user name and key pair.",
-                    user=target.user,
-                    where=where,
-                    key=target.key or "ssh-agent/기본 키",
-                ),
-            ) from None
-        except TimeoutError:
-            _close(sock)
-            raise _timeout(where, deadline) from None
-        except (paramiko.SSHException, OSError, EOFError) as exc:
-            _close(sock)
-            text = str(exc)
-            transport = client.get_transport()
-            spoke_ssh = bool(transport and transport.remote_version)
-            if deadline.expired and not spoke_ssh:
-                raise TargetError(
-                    "timeout",
-                    t(
-                        "{where}: TCP 연결은 되지만 {sec:.0f}초 동안 SSH 응답이 없습니다. SSH 서버가 맞는지 확인하세요.",
-                        "{where}: TCP connects but no SSH banner within {sec:.0f}s. Is this an SSH server?",
-                        where=where,
-                        sec=deadline.seconds,
-                    ),
-                ) from None
-            if deadline.expired:
-                raise _timeout(where, deadline) from None
-            if "banner" in text.lower():
-                raise TargetError(
-                    "error",
-                    t(
-                        "{where}: SSH 서버가 아닙니다 (프로토콜 배너 없음)",
-                        "{where}: not an SSH server (no protocol banner)",
-                        where=where,
-                    ),
-                ) from None
-            raise TargetError(
-                "error",
-                t(
-                    "{where}: SSH 연결 오류: {exc}",
-                    "{where}: SSH connection error: {exc}",
-                    where=where,
-                    exc=text or exc.__class__.__name__,
-                ),
-            ) from None
-        except ValueError as exc:  # e.g. a key file paramiko cannot parse
-            _close(sock)
-            raise TargetError(
-                "error", t("키 파일을 읽을 수 없습니다: {exc}", "Cannot use the key file: {exc}", exc=exc)
-            ) from None
-        return cls(client, deadline, sock)
+            raise
+        return cls(client, deadline, sock, guard)
 
     # ---- commands ----------------------------------------------------------------------
 
-    def run(self, command: str, stdin: bytes = b"", max_bytes: int = 8 * 1024 * 1024) -> CommandResult:
-        """Run one command (stdin fed, then closed); read both streams to the end within the deadline."""
+    def run(
+        self,
+        command: str,
+        stdin: bytes = b"",
+        max_bytes: int = limits.PROBE_OUTPUT_BYTES,
+        max_stderr: int = limits.PROBE_STDERR_BYTES,
+    ) -> CommandResult:
+        """Run one command (stdin fed, then closed); read both streams to the end within the deadline.
+
+        Raises CommandTimeout at the deadline (or when the connection was cut there)."""
         transport = self.client.get_transport()
         if transport is None or not transport.is_active():
+            if self.deadline.expired:
+                raise CommandTimeout(command)
             raise TargetError("error", t("SSH 연결이 끊어졌습니다", "The SSH connection dropped"))
         with self._lock:
             self.stats.exec_sessions += 1
-        channel = transport.open_session(timeout=self.deadline.remaining())
         try:
-            channel.settimeout(0.1)
-            channel.exec_command(command)
-            if stdin:
-                channel.sendall(stdin)
-            channel.shutdown_write()
-            out, err = bytearray(), bytearray()
-            truncated = False
-            out_eof = False
-            while True:
-                if self.deadline.expired:
-                    raise CommandTimeout(command)
-                progressed = False
-                while channel.recv_stderr_ready():
-                    chunk = channel.recv_stderr(65536)
-                    if len(err) < max_bytes:
-                        err += chunk[: max_bytes - len(err)]
-                    progressed = True
-                if not out_eof:
-                    try:
-                        chunk = channel.recv(65536)
-                    except TimeoutError:
-                        chunk = None
-                    if chunk == b"":
-                        out_eof = True
-                    elif chunk:
-                        progressed = True
-                        room = max_bytes - len(out)
-                        if len(chunk) > room:
-                            out += chunk[:room]
-                            truncated = True
-                            break
-                        out += chunk
-                if out_eof and channel.exit_status_ready() and not channel.recv_stderr_ready():
-                    break
-                if out_eof and not progressed:
-                    time.sleep(0.005)
-            status = channel.recv_exit_status() if channel.exit_status_ready() else None
-            return CommandResult(bytes(out), bytes(err), status, truncated)
+            channel = transport.open_session(timeout=self.deadline.remaining())
+        except (paramiko.SSHException, EOFError, OSError):
+            if self.deadline.expired:
+                raise CommandTimeout(command) from None
+            raise TargetError("error", t("SSH 연결이 끊어졌습니다", "The SSH connection dropped")) from None
+        try:
+            return self._exchange(channel, command, stdin, max_bytes, max_stderr)
+        except (paramiko.SSHException, EOFError, OSError):
+            if self.deadline.expired:
+                raise CommandTimeout(command) from None
+            raise TargetError("error", t("SSH 연결이 끊어졌습니다", "The SSH connection dropped")) from None
         finally:
             channel.close()
 
+    def _exchange(
+        self, channel: paramiko.Channel, command: str, stdin: bytes, max_bytes: int, max_stderr: int
+    ) -> CommandResult:
+        channel.settimeout(0.1)
+        channel.exec_command(command)
+        if stdin:
+            channel.settimeout(self.deadline.remaining())
+            channel.sendall(stdin)
+            channel.settimeout(0.1)
+        channel.shutdown_write()
+        out, err = bytearray(), bytearray()
+        truncated = False
+        out_eof = False
+        while True:
+            if self.deadline.expired:
+                raise CommandTimeout(command)
+            progressed = False
+            while channel.recv_stderr_ready() and not self.deadline.expired:
+                chunk = channel.recv_stderr(65536)
+                if len(err) < max_stderr:
+                    err += chunk[: max_stderr - len(err)]
+                progressed = True
+            if not out_eof:
+                try:
+                    chunk = channel.recv(65536)
+                except TimeoutError:
+                    chunk = None
+                if chunk == b"":
+                    out_eof = True
+                elif chunk:
+                    progressed = True
+                    room = max_bytes - len(out)
+                    if len(chunk) > room:
+                        out += chunk[:room]
+                        truncated = True
+                        break
+                    out += chunk
+            if out_eof and channel.exit_status_ready() and not channel.recv_stderr_ready():
+                break
+            if out_eof and not progressed:
+                time.sleep(0.005)
+        status = channel.recv_exit_status() if channel.exit_status_ready() else None
+        return CommandResult(bytes(out), bytes(err), status, truncated)
+
     # ---- tunnels ------------------------------------------------------------------------
 
-    def open_tunnel(self, host: str, port: int, timeout: float = 5.0) -> paramiko.Channel:
-        """A direct-tcpip channel to host:port as seen from the node (raises OSError on failure)."""
+    def open_tunnel(self, host: str, port: int, timeout: float = TUNNEL_SECONDS) -> NodeChannel:
+        """A direct-tcpip channel to host:port as seen from the node (raises OSError on failure).
+
+        `timeout` bounds the whole exchange on it (never past the node's deadline)."""
         transport = self.client.get_transport()
         if transport is None or not transport.is_active():
             raise ConnectionError("SSH connection dropped")
         with self._lock:
             self.stats.tunnels += 1
+        where = f"{host}:{port}"
         try:
             channel = transport.open_channel(
                 "direct-tcpip",
@@ -406,11 +500,13 @@ class SshSession:
                 raise PermissionError(
                     "SSH port forwarding is disabled on the node (AllowTcpForwarding)"
                 ) from None
-            raise ConnectionRefusedError(f"{host}:{port}: {exc.text or 'connection failed'}") from None
-        except paramiko.SSHException as exc:
-            raise TimeoutError(f"{host}:{port}: {exc}") from None
-        channel.settimeout(min(timeout, self.deadline.remaining()))
-        return channel
+            reason = (exc.text or "connection failed")[: limits.EVIDENCE_CHARS]
+            raise ConnectionRefusedError(f"{where}: {reason}") from None
+        except (paramiko.SSHException, EOFError) as exc:
+            if self.deadline.expired:
+                raise TimeoutError(f"{where}: no answer before the node's deadline") from None
+            raise TimeoutError(f"{where}: {exc}") from None
+        return NodeChannel(channel, self.deadline, timeout, where)
 
 
 def _timeout(where: str, deadline: Deadline) -> TargetError:
@@ -467,4 +563,90 @@ def _open_socket(target: Target, deadline: Deadline) -> socket.socket | paramiko
         raise TargetError(
             "unreachable",
             t("{where}: 연결할 수 없습니다 ({exc})", "{where}: cannot connect ({exc})", where=where, exc=exc),
+        ) from None
+
+
+def _handshake(
+    client: paramiko.SSHClient, target: Target, sock: object, deadline: Deadline, known_hosts: Path
+) -> None:
+    """paramiko's connect and authentication; its failures become TargetErrors (the caller closes)."""
+    where = f"{target.hostname}:{target.port}"
+    try:
+        client.connect(
+            target.hostname,
+            port=target.port,
+            username=target.user,
+            key_filename=target.key,
+            sock=sock,
+            timeout=deadline.remaining(),
+            banner_timeout=deadline.remaining(),
+            auth_timeout=deadline.remaining(),
+            channel_timeout=deadline.remaining(),
+            allow_agent=True,
+            look_for_keys=target.key is None,
+            transport_factory=_Transport,
+        )
+    except paramiko.BadHostKeyException as exc:
+        raise TargetError(
+            "host_key_mismatch",
+            t(
+                "{where}의 호스트 키가 지난번과 다릅니다 (받은 키 {got}). 중간자 공격일 수 있어 접속하지 "
+                "않았습니다. 노드를 새로 만들었다면 {path}에서 그 줄을 지우세요.",
+                "The host key of {where} changed since last time (got {got}). Refusing to connect "
+                "(possible attack). If the node was rebuilt, remove its line from {path}.",
+                where=where,
+                got=exc.key.get_fingerprint().hex(":")[:23] + "…",
+                path=known_hosts,
+            ),
+        ) from None
+    except paramiko.AuthenticationException:
+        raise TargetError(
+            "auth_failed",
+            t(
+                "{user}@{where}: SSH 인증 실패 (키 {key}). 사용자 이름과 키 페어를 확인하세요.",
+                "{user}@{where}: SSH authentication failed (key {key}). Check the user name and key pair.",
+                user=target.user,
+                where=where,
+                key=target.key or "ssh-agent/기본 키",
+            ),
+        ) from None
+    except TimeoutError:
+        raise _timeout(where, deadline) from None
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        text = str(exc)
+        transport = client.get_transport()
+        spoke_ssh = bool(transport and transport.remote_version)
+        if deadline.expired and not spoke_ssh:
+            raise TargetError(
+                "timeout",
+                t(
+                    "{where}: TCP 연결은 되지만 {sec:.0f}초 동안 SSH 응답이 없습니다. SSH 서버가 맞는지 확인하세요.",
+                    "{where}: TCP connects but no SSH banner within {sec:.0f}s. Is this an SSH server?",
+                    where=where,
+                    sec=deadline.seconds,
+                ),
+            ) from None
+        if deadline.expired:
+            raise _timeout(where, deadline) from None
+        if "banner" in text.lower():
+            raise TargetError(
+                "error",
+                t(
+                    "{where}: SSH 서버가 아닙니다 (프로토콜 배너 없음)",
+                    "{where}: not an SSH server (no protocol banner)",
+                    where=where,
+                ),
+            ) from None
+        raise TargetError(
+            "error",
+            t(
+                "{where}: SSH 연결 오류: {exc}",
+                "{where}: SSH connection error: {exc}",
+                where=where,
+                exc=text or exc.__class__.__name__,
+            ),
+        ) from None
+    except ValueError as exc:  # e.g. a key file paramiko cannot parse
+        raise TargetError(
+            "error", t("키 파일을 읽을 수 없습니다: {exc}", "Cannot use the key file: {exc}", exc=exc)
         ) from None

@@ -1,0 +1,158 @@
+"""Evidence tied to the node's own processes, on facts recorded from the real practice node:
+the real node's replies are tied (full marks), and each way a forged or forwarded service shows
+itself in the node's own data costs that check its points."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+import checks
+from checks.model import Status, Verdict
+from checks.ties import Tie, mysql_tie, redis_tie, web_tie
+from grader.facts import Facts
+from grader.settings import CourseSettings
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "facts" / "practice-2.11.2-pass.json"
+SETTINGS = CourseSettings()
+
+
+@pytest.fixture(scope="module")
+def recorded() -> Facts:
+    return Facts.load(FIXTURE)
+
+
+@pytest.fixture
+def facts(recorded: Facts) -> Facts:
+    return copy.deepcopy(recorded)
+
+
+def verdict(facts: Facts, check_id: str) -> Verdict:
+    return next(v for v in checks.judge(facts, SETTINGS) if v.id == check_id)
+
+
+def procs(facts: Facts, name: str) -> list:
+    from checks import processes as P
+
+    test = {"redis": P.is_redis_server, "mysql": P.is_mysql_server, "web": P.is_webserver}[name]
+    return P.find(facts, test)
+
+
+def evidence(v: Verdict) -> str:
+    return " | ".join(e.ko for e in v.evidence)
+
+
+def test_the_recorded_real_node_is_tied_everywhere(facts: Facts) -> None:
+    assert redis_tie(facts, procs(facts, "redis")).tie is Tie.TIED
+    assert mysql_tie(facts, procs(facts, "mysql")).tie is Tie.TIED
+    assert web_tie(facts, procs(facts, "web"), "webserver").tie is Tie.TIED
+    statuses = {v.id: v.status for v in checks.judge(facts, SETTINGS)}
+    assert statuses["redis.running"] is Status.PASS
+    assert statuses["airflow.webserver"] is Status.PASS
+    assert statuses["mysql.running"] is Status.WARN  # MariaDB, the practice node's known note
+    assert "mysqld" in evidence(verdict(facts, "mysql.running")) or "mariadbd" in evidence(
+        verdict(facts, "mysql.running")
+    )
+
+
+def _drop_listener(facts: Facts, port: int) -> None:
+    facts.sockets = [s for s in facts.sockets if not (s.state == "listen" and s.local_port == port)]
+
+
+@pytest.mark.parametrize(
+    ("check_id", "port"), [("redis.running", 6379), ("mysql.running", 3306), ("airflow.webserver", 8080)]
+)
+def test_a_reply_with_nothing_listening_on_the_node_is_a_forward(
+    facts: Facts, check_id: str, port: int
+) -> None:
+    _drop_listener(facts, port)
+    v = verdict(facts, check_id)
+    assert v.status is Status.FAIL and v.points == 0
+    assert "소켓 표" in evidence(v)
+    assert v.hint and v.hint.id.endswith("-not-own")
+
+
+def test_redis_process_id_of_another_machine(facts: Facts) -> None:
+    assert facts.redis is not None
+    facts.redis.process_id = 999_999
+    v = verdict(facts, "redis.running")
+    assert v.status is Status.FAIL and "process_id 999999" in evidence(v)
+
+
+def test_redis_without_process_id_is_not_redis(facts: Facts) -> None:
+    assert facts.redis is not None
+    facts.redis.process_id = None
+    assert verdict(facts, "redis.running").status is Status.FAIL
+
+
+def test_redis_uptime_of_another_process(facts: Facts) -> None:
+    assert facts.redis is not None
+    facts.redis.uptime = (facts.redis.uptime or 0) + 86_400
+    v = verdict(facts, "redis.running")
+    assert v.status is Status.FAIL and "가동 시간" in evidence(v)
+
+
+def test_redis_error_reply_is_not_a_running_redis(facts: Facts) -> None:
+    assert facts.redis is not None
+    facts.redis.reachable, facts.redis.reply = False, "-ERR I am not Redis"
+    v = verdict(facts, "redis.running")
+    assert v.status is Status.FAIL and "-ERR I am not Redis" in evidence(v)
+
+
+def test_socket_owned_by_another_user(facts: Facts) -> None:
+    listener = next(s for s in facts.sockets if s.state == "listen" and s.local_port == 6379)
+    listener.uid = 1001  # ec2-user's forwarder, not the redis user
+    v = verdict(facts, "redis.running")
+    assert v.status is Status.FAIL and "uid 1001" in evidence(v)
+
+
+def test_renamed_process_is_no_redis(facts: Facts) -> None:
+    redis = procs(facts, "redis")[0]
+    redis.exe = "/usr/bin/sleep"
+    v = verdict(facts, "redis.running")
+    assert v.status is Status.FAIL
+    assert "/usr/bin/sleep" in evidence(v)
+
+
+def test_renamed_scheduler_is_no_scheduler(facts: Facts) -> None:
+    from checks import processes as P
+
+    for proc in P.find(facts, P.is_scheduler):
+        proc.exe = "/usr/bin/sleep"
+    assert verdict(facts, "airflow.scheduler").status is Status.FAIL
+
+
+def test_mysql_uptime_of_another_server(facts: Facts) -> None:
+    assert facts.mysql is not None
+    facts.mysql.server_uptime = 5.0
+    v = verdict(facts, "mysql.running")
+    assert v.status is Status.FAIL and "Uptime" in evidence(v)
+
+
+def test_mysql_port_of_another_server(facts: Facts) -> None:
+    assert facts.mysql is not None
+    facts.mysql.server_port = 3307
+    assert verdict(facts, "mysql.running").status is Status.FAIL
+
+
+def test_health_with_an_unhealthy_metadatabase_fails(facts: Facts) -> None:
+    assert facts.web is not None and facts.web.health is not None
+    facts.web.health["metadatabase"] = {"status": "unhealthy"}
+    v = verdict(facts, "airflow.webserver")
+    assert v.status is Status.FAIL and "unhealthy" in evidence(v)
+
+
+def test_web_socket_not_held_by_the_webserver(facts: Facts) -> None:
+    listener = next(s for s in facts.sockets if s.state == "listen" and s.local_port == 8080)
+    listener.inode = 1  # some other process of the same user holds the port
+    v = verdict(facts, "airflow.webserver")
+    assert v.status is Status.FAIL and "airflow webserver" in evidence(v)
+
+
+def test_no_socket_table_is_a_warning_with_its_reason(facts: Facts) -> None:
+    facts.sockets = []
+    v = verdict(facts, "redis.running")
+    assert v.status is Status.WARN
+    assert "소켓 표를 읽지 못해" in evidence(v)
