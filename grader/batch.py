@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from grader.display import inert, inert_console
 from grader.i18n import t
 from grader.roster import Trainee
 from grader.runner import TargetResult, grade_target
@@ -128,7 +129,6 @@ class ProgressReporter:
         self._progress = None
         self._task = None
         if self.out.isatty():
-            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -139,14 +139,15 @@ class ProgressReporter:
             )
 
             label = t("채점", "Grading").render(lang)
+            # Text columns without markup: the last trainee's name comes from a roster or an EC2 tag.
             self._progress = Progress(
-                TextColumn(f"[bold]{label}"),
+                TextColumn(label, style="bold", markup=False),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("{task.fields[last]}"),
+                TextColumn("{task.fields[last]}", markup=False),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
-                console=Console(file=self.out),
+                console=inert_console(file=self.out),
                 transient=False,
             )
             self._task = self._progress.add_task(label, total=total, last="")
@@ -161,7 +162,8 @@ class ProgressReporter:
             print(f"[{self.count}/{self.total}] {line}", file=self.out, flush=True)
 
     def describe(self, result: TargetResult) -> str:
-        name = result.target.name
+        """`김민수 90/100 (1.2s)`, the name made inert (it comes from a roster or an EC2 tag)."""
+        name = inert(result.target.name, 80)  # one progress line
         if result.status == "graded":
             return f"{name} {result.score}/{result.max_score} ({result.seconds:.1f}s)"
         from grader.report import TARGET_STATUS_TEXT

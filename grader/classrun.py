@@ -14,6 +14,7 @@ from typing import Any
 import checks
 from checks.model import Advisory
 from grader.batch import BatchOptions, BatchOutcome, ProgressReporter, grade_class
+from grader.display import inert
 from grader.history import append_history, history_record, read_history
 from grader.i18n import Text, t
 from grader.roster import RosterProblem, Trainee
@@ -155,12 +156,14 @@ def run_class(
 def _class_view(
     results: list[dict[str, Any]], history: Path | None, scoreboard_rows: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """This run's results plus, for the rest of the scoreboard, each trainee's latest result."""
-    seen = {r["target"]["name"] for r in results}
+    """This run's results plus, for the rest of the scoreboard, each trainee's latest result.
+
+    The scoreboard keys names as their cells read (`inert`); history and results hold them as given."""
+    seen = {inert(r["target"]["name"]) for r in results}
     earlier: dict[str, dict[str, Any]] = {}
     if history is not None:
         for record in read_history(history):
-            name = record.get("name")
+            name = inert(record.get("name"))
             if name in scoreboard_rows and name not in seen and isinstance(record.get("result"), dict):
                 earlier[name] = record["result"]
     return results + [earlier[name] for name in sorted(earlier)]

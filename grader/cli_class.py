@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any, TextIO
 from checks.model import PASSING_STATUSES, Advisory
 from grader.batch import BatchOptions
 from grader.classrun import ClassOutputs, run_class
+from grader.display import inert, json_text, terminal
 from grader.i18n import Text, t
 from grader.roster import Roster, RosterError, Trainee, read_roster
 from grader.scoreboard import ScoreboardError
@@ -22,8 +22,13 @@ INTERRUPTED = 130
 USAGE_ERROR = 2
 
 
+def _say(*parts: object) -> None:
+    """One line on stderr; every part (roster names, hosts, EC2 tags, node text) through the gate."""
+    print("grade: " + "".join(inert(part) for part in parts), file=sys.stderr)
+
+
 def _error(message: Text, lang: str) -> int:
-    print(f"grade: {t('오류', 'error').render(lang)}: {message.render(lang)}", file=sys.stderr)
+    _say(t("오류", "error").render(lang), ": ", message.render(lang))
     return USAGE_ERROR
 
 
@@ -87,7 +92,7 @@ def run_class_cli(
             return _error(message, lang)
         raise
     for problem in roster.problems:
-        print(f"grade: {problem.source}: {problem.message.render(lang)}", file=sys.stderr)
+        _say(problem.source, ": ", problem.message.render(lang))
     trainees = roster.trainees
     problems = roster.problems
     if names:
@@ -152,28 +157,25 @@ def run_class_cli(
     written = _write_reports(run.report_results, outputs, lang, generated_at)
     try:
         if args.format == "json":
-            json.dump(run.results, sys.stdout, ensure_ascii=False, indent=2)
-            sys.stdout.write("\n")
+            sys.stdout.write(json_text(run.results, indent=2) + "\n")
         else:
             write_class_table(run.results, sys.stdout, lang)
     except BrokenPipeError:
         pass
     for message in run.messages:
-        print(f"grade: {message.render(lang)}", file=sys.stderr)
+        _say(message.render(lang))
     for path in [outputs.scoreboard, outputs.history, *written]:
         if path is not None:
-            print(f"grade: {t('저장', 'wrote').render(lang)} {path}", file=sys.stderr)
+            _say(t("저장", "wrote").render(lang), " ", path)
     if run.outcome.interrupted:
         left = len(run.outcome.not_graded)
-        print(
-            "grade: "
-            + t(
+        _say(
+            t(
                 "중단했습니다. 끝난 {d}명은 저장했고 {n}명은 채점하지 않았습니다",
                 "Interrupted: saved the {d} finished, {n} not graded",
                 d=len(run.outcome.results),
                 n=left,
-            ).render(lang),
-            file=sys.stderr,
+            ).render(lang)
         )
         return INTERRUPTED
     return _class_exit_code(run.results)
@@ -210,13 +212,13 @@ def _class_exit_code(results: list[dict[str, Any]]) -> int:
 
 
 def write_class_table(results: list[dict[str, Any]], out: TextIO, lang: str) -> None:
-    """One line per trainee: who needs help first (lowest score on top)."""
-    from rich.console import Console
+    """One line per trainee: who needs help first (lowest score on top). Names, hosts and messages
+    come from rosters, EC2 tags and nodes: the console shows every string inert (`terminal`)."""
     from rich.table import Table
 
     from grader.report import TARGET_STATUS_TEXT
 
-    console = Console(file=out, width=None if out.isatty() else 140, highlight=False, soft_wrap=False)
+    console = terminal(out)
     heads = {
         "ko": ("이름", "호스트", "상태", "점수", "실패 항목"),
         "en": ("Name", "Host", "Status", "Points", "Failing checks"),
@@ -228,7 +230,7 @@ def write_class_table(results: list[dict[str, Any]], out: TextIO, lang: str) -> 
     def order(result: dict[str, Any]) -> tuple[int, float, str]:
         graded = result["status"] == "graded"
         ratio = result["score"] / result["max_score"] if graded and result["max_score"] else 0.0
-        return (1 if graded else 0, ratio, result["target"]["name"])
+        return (1 if graded else 0, ratio, str(result["target"]["name"]))
 
     status_text = TARGET_STATUS_TEXT[lang]
     for result in sorted(results, key=order):

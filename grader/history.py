@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from grader.display import json_text
+
 
 def history_record(result: Mapping[str, Any], run_id: str) -> dict[str, Any]:
     """One line per graded trainee: a summary for progress charts, and the full (redacted) result."""
@@ -35,7 +37,8 @@ def append_history(path: Path, records: Iterable[Mapping[str, Any]]) -> None:
         if size and os.pread(fd, 1, size - 1) != b"\n":
             os.write(fd, b"\n")  # a run killed mid-line: start ours on a line of its own
         for record in records:
-            os.write(fd, (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+            # json_text: C1, bidi and invisible characters escaped too, so `tail` shows them inert
+            os.write(fd, (json_text(record) + "\n").encode("utf-8"))
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import checks
 from checks.model import Status
+from grader.display import inert
 from grader.report import ICONS, TARGET_STATUS_TEXT
 from grader.runner import TargetResult, grade_target
 from grader.settings import CourseSettings, load_settings
@@ -110,21 +111,27 @@ class CheckView:
         return self.result.all_passed
 
     def rows(self) -> list[tuple[str, str, str, list[str], str | None]]:
+        """(icon, id, title, evidence, hint) per check, every text already through the display gate."""
         out = []
         for v in self.result.verdicts:
             hint = self.result.clean(v.hint.text.ko) if v.hint and v.status is not Status.PASS else None
-            evidence = [self.result.clean(e.ko) for e in v.evidence]
-            out.append((ICONS[v.status].strip(), v.id, v.title.ko, evidence, hint))
+            evidence = [inert(self.result.clean(e.ko)) for e in v.evidence]
+            out.append(
+                (ICONS[v.status].strip(), v.id, inert(v.title.ko), evidence, inert(hint) if hint else None)
+            )
         return out
 
     def headline(self) -> str:
+        """One line about the node; its name, version and message made inert."""
         r = self.result
+        name = inert(r.target.name)
         if r.status != "graded":
             status = TARGET_STATUS_TEXT["ko"].get(r.status, r.status)
-            message = r.clean(r.message.ko) if r.message else ""
-            return f"❓ {r.target.name}: {status}. {message}".strip()
+            message = inert(r.clean(r.message.ko)) if r.message else ""
+            return f"❓ {name}: {status}. {message}".strip()
         verdict = "모두 통과" if r.all_passed else "통과하지 못한 항목이 있습니다"
-        return f"{r.target.name} (Airflow {r.airflow_version or '?'}): {verdict} — {r.score}/{r.max_score}점"
+        version = inert(r.airflow_version or "?")
+        return f"{name} (Airflow {version}): {verdict} — {r.score}/{r.max_score}점"
 
     def __str__(self) -> str:
         lines = [self.headline()]
@@ -138,7 +145,7 @@ class CheckView:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        e = html.escape
+        e = html.escape  # on text that `rows` and `headline` made inert
         parts = [f"<p><b>{e(self.headline())}</b></p>"]
         if self.result.status == "graded":
             parts.append(
@@ -192,8 +199,8 @@ def _node_magic(line: str) -> str:
         config=args.config,
         known_hosts=args.known_hosts,
     )
-    said = f"내 노드: {target.user}@{target.hostname}:{target.port}" + (
-        f" (키 {target.key})" if target.key else ""
+    said = inert(f"내 노드: {target.user}@{target.hostname}:{target.port}") + (
+        inert(f" (키 {target.key})") if target.key else ""
     )
     return f"{said} — 환경 변수 {NODE_ENV}에 정해진 노드입니다" if preset else said
 

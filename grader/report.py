@@ -1,12 +1,12 @@
-"""Terminal and JSON reports of grading results."""
+"""Terminal and JSON reports of grading results (node text through the display gate, `grader.display`)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TextIO
 
 from checks.model import Status
+from grader.display import json_text, rich_lines, rich_text, terminal
 from grader.runner import TargetResult
 
 ICONS = {
@@ -57,29 +57,29 @@ LABELS = {
 
 
 def write_json(results: list[TargetResult], out: TextIO = sys.stdout, lang: str = "ko") -> None:
-    json.dump([r.to_json(lang) for r in results], out, ensure_ascii=False, indent=2)
-    out.write("\n")
+    """The results as JSON: node text kept as data, with no control or bidi character written raw."""
+    out.write(json_text([r.to_json(lang) for r in results], indent=2) + "\n")
 
 
 def write_table(results: list[TargetResult], out: TextIO = sys.stdout, lang: str = "ko") -> None:
-    from rich.console import Console
+    """The results as a table per node. Every string goes through the display gate (`terminal`
+    escapes what it is given; styled lines are built with `rich_text`), never through rich markup."""
     from rich.table import Table
-    from rich.text import Text as RichText
 
-    console = Console(file=out, width=None if out.isatty() else 140, highlight=False, soft_wrap=False)
+    console = terminal(out)
     labels = LABELS[lang]
     for result in results:
         target = result.target
-        head = f"{target.name} ({target.user}@{target.host}:{target.port})"
+        head = (f"{target.name} ({target.user}@{target.host}:{target.port})", "bold")
         if result.status != "graded":
             status = TARGET_STATUS_TEXT[lang].get(result.status, result.status)
-            console.print(f"[bold]{head}[/bold]  ❌ {status}")
+            console.print(rich_text(head, f"  ❌ {status}"))
             if result.message:
-                console.print("  " + result.clean(result.message.render(lang)), markup=False)
+                console.print(rich_text("  ", result.clean(result.message.render(lang))))
             console.print()
             continue
         version = result.airflow_version or "?"
-        console.print(f"[bold]{head}[/bold]  Airflow {version}  ({result.seconds:.2f}s)", markup=True)
+        console.print(rich_text(head, "  Airflow ", version, f"  ({result.seconds:.2f}s)"))
         table = Table(show_lines=True, expand=False)
         table.add_column("", no_wrap=True)
         table.add_column(labels["check"], no_wrap=True)
@@ -87,23 +87,15 @@ def write_table(results: list[TargetResult], out: TextIO = sys.stdout, lang: str
         table.add_column(labels["evidence"], overflow="fold", max_width=70)
         table.add_column(labels["hint"], overflow="fold", max_width=50)
         for v in result.verdicts:
-            evidence = "\n".join("· " + result.clean(e.render(lang)) for e in v.evidence)
+            evidence = rich_lines("· " + result.clean(e.render(lang)) for e in v.evidence)
             hint = result.clean(v.hint.text.render(lang)) if v.hint and v.status is not Status.PASS else ""
             score = "-" if v.status is Status.NOT_APPLICABLE else f"{v.points}/{v.max_points}"
-            table.add_row(
-                ICONS[v.status],
-                RichText(f"{v.id}\n{v.title.render(lang)}"),
-                score,
-                RichText(evidence),
-                RichText(hint),
-            )
+            table.add_row(ICONS[v.status], rich_lines([v.id, v.title.render(lang)]), score, evidence, hint)
         console.print(table)
-        console.print(f"[bold]{labels['total']}: {result.score}/{result.max_score}[/bold]")
-        console.print(labels["legend"], markup=False)
+        console.print(rich_text((f"{labels['total']}: {result.score}/{result.max_score}", "bold")))
+        console.print(labels["legend"])
         if result.advisories:
             console.print(f"{labels['advice']}:")
             for advisory in result.advisories:
-                console.print(
-                    "  ⚠ " + result.clean(advisory.message.render(lang)) + f"  [{advisory.id}]", markup=False
-                )
+                console.print(f"  ⚠ {result.clean(advisory.message.render(lang))}  [{advisory.id}]")
         console.print()

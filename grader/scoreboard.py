@@ -16,6 +16,7 @@ from pathlib import Path
 import filelock
 
 import checks
+from grader.display import inert
 from grader.fileio import atomic_write_bytes
 from grader.i18n import Text, t
 
@@ -94,8 +95,9 @@ class Scoreboard:
 
 
 def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return neutralise(text)
+    """A cell as written: control, bidi and invisible characters made visible (the display gate),
+    then formula-like text neutralised."""
+    return neutralise(inert(value))
 
 
 def result_row(result: Mapping[str, object], possible_max: int | None = None) -> dict[str, str]:
@@ -105,7 +107,8 @@ def result_row(result: Mapping[str, object], possible_max: int | None = None) ->
     target = result["target"]
     assert isinstance(target, Mapping)
     row: dict[str, str] = {
-        "name": str(target["name"]),
+        # The key as its cell will read back: a name with a control character keeps one row.
+        "name": inert(target["name"]),
         "host": str(target["host"]),
         "status": str(result["status"]),
         "airflow_version": str(result.get("airflow_version") or ""),

@@ -2,13 +2,13 @@
 
 Input is a list of result dicts as `TargetResult.to_json(lang)` writes them. The page has no scripts
 and loads nothing (inline CSS, system fonts), so it works offline and can be mailed or printed.
-Every piece of text that comes from a trainee's node or the roster is HTML-escaped.
+Every piece of text goes through the display gate (`grader.display.inert`: control, bidi and
+invisible characters shown as `\\x1b`-style escapes, length capped), then is HTML-escaped.
 """
 
 from __future__ import annotations
 
 import html
-import re
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import checks
 from checks.model import PASSING_STATUSES
+from grader.display import inert
 from grader.fileio import atomic_write_text
 from grader.report import ICONS, TARGET_STATUS_TEXT
 
@@ -142,8 +143,6 @@ LABELS = {
     },
 }
 
-_UNSAFE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
 CSS = """
 :root { --pass: #1a7f37; --warn: #9a6700; --fail: #cf222e; --error: #6e7781; --na: #8c959f;
   --line: #d0d7de; --soft: #f6f8fa; --text: #1f2328; --muted: #57606a; }
@@ -225,14 +224,9 @@ footer span { margin-right: 14px; white-space: nowrap; }
 """
 
 
-def _text(value: object) -> str:
-    text = "" if value is None else str(value)
-    return _UNSAFE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) <= 0xFF else f"\\u{ord(m[0]):04x}", text)
-
-
 def esc(value: object) -> str:
-    """Escape any text (control characters made visible) for HTML text and quoted attributes."""
-    return html.escape(_text(value), quote=True)
+    """Any text, made inert by the display gate, escaped for HTML text and quoted attributes."""
+    return html.escape(inert(value), quote=True)
 
 
 def _name(result: dict[str, Any]) -> str:
@@ -462,7 +456,7 @@ def _check_badge(status: Any, lang: str) -> str:
 def _doc_link(hint_id: Any, labels: dict[str, str]) -> str:
     if not hint_id:
         return ""
-    anchor = quote(_text(hint_id), safe="-_.~")
+    anchor = quote(inert(hint_id), safe="-_.~")
     return f' <a class="doc" href="{esc(TROUBLESHOOTING_DOC)}#{esc(anchor)}">{esc(labels["doc"])} #{esc(hint_id)}</a>'
 
 

@@ -1,11 +1,15 @@
-"""Class reports (JUnit XML and the HTML page) on results built by the real pipeline: recorded facts,
+"""Reports (JUnit XML, the HTML page, and at the end every renderer on hostile node text) on results built by the real pipeline: recorded facts,
 broken on purpose, judged and serialised with `TargetResult.to_json`, plus nodes that could not be graded.
 Expected values are computed here from those inputs, never copied from the writers."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
+import json
 import re
+import sys
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,12 +18,21 @@ from typing import Any
 import pytest
 
 import checks
+from checks.model import Advisory
+from grader import classrun
+from grader.batch import BatchOptions, BatchOutcome, ProgressReporter
+from grader.cli_class import write_class_table
+from grader.display import inert
 from grader.facts import Facts, Option, Proc
+from grader.history import append_history, history_record, read_history
 from grader.i18n import t
-from grader.report import TARGET_STATUS_TEXT
+from grader.notebook import CheckView
+from grader.report import TARGET_STATUS_TEXT, write_json, write_table
 from grader.reports.html import TROUBLESHOOTING_DOC, daily_averages, render_html, write_html
 from grader.reports.junit import junit_xml, write_junit
+from grader.roster import Trainee
 from grader.runner import TargetResult, judge_facts
+from grader.scoreboard import Scoreboard, parse_scoreboard, result_row
 from grader.settings import CourseSettings
 from grader.target import Target
 
@@ -30,8 +43,11 @@ PASSING = {"pass", "warn", "not_applicable"}
 
 
 def visible(text: str) -> str:
-    """How the reports show C0 control characters (other than tab and newlines): as `\\xNN`."""
-    return "".join(f"\\x{ord(ch):02x}" if ord(ch) < 0x20 and ch not in "\t\n\r" else ch for ch in text)
+    """How the reports show C0 control characters (other than tab), DEL and C1: as `\\xNN`."""
+    return "".join(
+        f"\\x{ord(ch):02x}" if (ord(ch) < 0x20 and ch != "\t") or 0x7F <= ord(ch) <= 0x9F else ch
+        for ch in text
+    )
 
 
 # ---- realistic results ------------------------------------------------------------------------------
@@ -181,7 +197,7 @@ def test_junit_testcases_per_status(results):
                 assert children == set()
             elif status == "warn":
                 assert children == {"system-out"}
-                assert visible(check["hint"]) in case.findtext("system-out")
+                assert visible(check["hint"] or "") in case.findtext("system-out")
             elif status == "fail":
                 assert children == {"failure"}
                 failure = case.find("failure")
@@ -496,3 +512,182 @@ def test_html_skipped_node_comes_last_and_is_counted_apart(results):
     assert cards["skipped"] == "1명"
     assert cards["ungraded"] == f"{sum(r['status'] != 'graded' for r in results)}명"
     assert '<span class="badge node">➖ 건너뜀</span>' in doc
+
+
+# ---- hostile node text in every renderer ----------------------------------------------------------------
+# What a node (or a roster row, or an EC2 Name tag) can put in front of the champion: a window title
+# (OSC), a cleared screen, a fake green pass line, the one-byte C1 CSI, a right-to-left override and
+# rich markup. Every renderer must show all of it as inert text, and none of it may crash a renderer.
+
+OSC = "\x1b]0;pwned\x07"
+CLEAR = "\x1b[2J\x1b[H"
+FAKE_PASS = "\x1b[32m✅ 10/10\x1b[0m"
+C1_CSI = "\x9b2J"
+RLO = "\u202e"
+MARKUP = "[/] [link=http://x]a[/link] [conceal]x [bold red]✅ 10/10[/]"
+HOSTILE = OSC + CLEAR + FAKE_PASS + C1_CSI + RLO + "gnp.exe" + MARKUP
+HOSTILE_NAME = "김[/]" + OSC + RLO + "수"
+HOSTILE_HOST = "10.0.0.9[link=http://x]" + C1_CSI
+# Raw characters no output may hold (the renderers' own \n, \r\n and tabs are allowed).
+RAW = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def _hostile_node(facts: Facts) -> None:
+    """Node text in every field that reaches evidence: titles, cfg, replies, versions, paths, errors."""
+    for proc in facts.processes:
+        proc.title += " " + HOSTILE
+        proc.argv = [*proc.argv, HOSTILE]
+    _set_option(facts, "core.executor", "CeleryExecutor" + HOSTILE)
+    facts.redis.version = "7.0.15" + HOSTILE
+    facts.redis.reply = "+PONG" + HOSTILE
+    facts.mysql.server_version = "8.0.36" + HOSTILE
+    facts.airflow.installs = [path + HOSTILE for path in facts.airflow.installs]
+    facts.web.error, facts.web.health_status = HOSTILE, None
+
+
+def hostile_results() -> list[TargetResult]:
+    """A graded node full of hostile text (with a hostile advisory) and an ungraded one."""
+    facts = Facts.load(FIXTURE)
+    _hostile_node(facts)
+    graded_result = judge_facts(Target(HOSTILE_NAME, HOSTILE_HOST, "10.0.0.9"), facts, SETTINGS)
+    graded_result.advisories.append(Advisory("ec2.instance", t(HOSTILE, HOSTILE)))
+    ungraded_result = TargetResult(
+        Target("=" + HOSTILE_NAME, HOSTILE_HOST, "10.0.0.9"),
+        "unreachable",
+        "2026-11-24T05:00:00+00:00",
+        message=t("접속 실패: {e}", "failed: {e}", e=HOSTILE),
+    )
+    return [graded_result, ungraded_result]
+
+
+def assert_inert(text: str) -> None:
+    found = RAW.search(text)
+    assert found is None, (
+        f"raw {found[0]!r} at {found.start()}: {text[max(0, found.start() - 40) : found.end() + 40]!r}"
+    )
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_terminal_table_shows_node_text_inert():
+    out = io.StringIO()
+    write_table(hostile_results(), out)
+    printed = out.getvalue()
+    assert_inert(printed)
+    assert inert(HOSTILE_NAME) in printed  # the head line, once printed with markup
+    assert (
+        printed.count("\\x9b2J") >= 4 and printed.count("\\u202egnp.exe") >= 4
+    )  # evidence, advisory, message
+    assert "[link=http://x]" in printed and "[conceal]x" in printed
+    assert "70/100" not in printed.split("\n", 1)[0]
+
+
+def test_terminal_json_keeps_data_without_raw_controls():
+    results = hostile_results()
+    out = io.StringIO()
+    write_json(results, out)
+    assert_inert(out.getvalue())
+    assert json.loads(out.getvalue()) == [r.to_json("ko") for r in results]
+
+
+def test_class_table_with_markup_in_a_name_does_not_crash():
+    results = [r.to_json("ko") for r in hostile_results()]
+    out = io.StringIO()
+    write_class_table(results, out, "ko")
+    printed = out.getvalue()
+    assert_inert(printed)
+    assert inert(HOSTILE_NAME) in printed and inert("=" + HOSTILE_NAME) in printed
+    assert "\\u202egnp.exe" in printed
+
+
+def test_progress_with_markup_in_a_name_on_a_terminal_and_in_a_pipe():
+    for out in (FakeTerminal(), io.StringIO()):
+        reporter = ProgressReporter(2, "ko", out=out)
+        for result in hostile_results():
+            reporter.advance(result)
+        reporter.close()
+        printed = out.getvalue()
+        assert inert(HOSTILE_NAME)[:40] in printed
+        assert "\x1b]" not in printed and not set(printed) & {"\x9b", "\u202e", "\x07"}
+        if not out.isatty():
+            assert_inert(printed)
+
+
+def test_class_run_with_markup_in_a_name_keeps_the_scoreboard_row(tmp_path, monkeypatch):
+    """A `[/]` in a name once crashed the progress bar mid-run and lost the row."""
+    results = hostile_results()
+    trainees = [Trainee(r.target.name, r.target.host) for r in results]
+
+    def fake_grade_class(trainees, settings, options, on_result):
+        for result in results:
+            on_result(result)
+        return BatchOutcome(results=list(results))
+
+    monkeypatch.setattr(classrun, "grade_class", fake_grade_class)
+    monkeypatch.setattr(sys, "stderr", FakeTerminal())
+    outputs = classrun.ClassOutputs(scoreboard=tmp_path / "board.csv", history=tmp_path / "board.jsonl")
+    run = classrun.run_class(trainees, [], SETTINGS, BatchOptions(known_hosts=tmp_path / "kh"), outputs)
+    assert len(run.results) == 2
+    board = parse_scoreboard((tmp_path / "board.csv").read_bytes(), "board.csv")
+    assert set(board.rows) == {inert(HOSTILE_NAME), inert("=" + HOSTILE_NAME)}
+    assert len(run.report_results) == 2
+    # graded again (same names): still one row each, the earlier view found by its scoreboard key
+    run = classrun.run_class(trainees[:1], [], SETTINGS, BatchOptions(known_hosts=tmp_path / "kh"), outputs)
+    board = parse_scoreboard((tmp_path / "board.csv").read_bytes(), "board.csv")
+    assert len(board.rows) == 2 and len(run.report_results) == 2
+
+
+def test_html_shows_node_text_inert():
+    doc = render([r.to_json("ko") for r in hostile_results()])
+    assert_inert(doc)
+    assert html.escape(inert(HOSTILE), quote=True) in doc
+    assert html.escape(inert(HOSTILE_NAME), quote=True) in doc
+    assert "<a " not in doc.replace(f'<a class="doc" href="{TROUBLESHOOTING_DOC}#', "")
+
+
+def test_junit_shows_node_text_inert():
+    data = junit_xml([r.to_json("ko") for r in hostile_results()])
+    text = data.decode("utf-8")
+    assert_inert(text)
+    root = ET.fromstring(data)
+    assert [s.get("name") for s in root.findall("testsuite")] == [
+        inert(HOSTILE_NAME),
+        inert("=" + HOSTILE_NAME),
+    ]
+    assert any(inert(HOSTILE) in (e.text or "") for e in root.iter("failure"))
+
+
+def test_scoreboard_cells_show_node_text_inert_and_stay_formula_safe():
+    board = Scoreboard()
+    for result in hostile_results():
+        board.update(result_row(result.to_json("ko"), 100))
+    data = board.to_csv_bytes().decode("utf-8-sig")
+    assert_inert(data)
+    cells = {row[0]: row for row in csv.reader(io.StringIO(data, newline=""))}
+    assert inert(HOSTILE_NAME) in cells
+    assert "'" + inert("=" + HOSTILE_NAME) in cells  # formula-like: still neutralised
+    assert any(inert(HOSTILE) in cell for cell in cells["'" + inert("=" + HOSTILE_NAME)])
+    again = parse_scoreboard(board.to_csv_bytes(), "board.csv")
+    again.update(result_row(hostile_results()[0].to_json("ko"), 100))  # re-graded: the same row
+    assert set(again.rows) == set(board.rows)
+
+
+def test_history_writes_no_raw_control_and_reads_back_the_same(tmp_path):
+    path = tmp_path / "history.jsonl"
+    records = [history_record(r.to_json("ko"), "run") for r in hostile_results()]
+    append_history(path, records)
+    assert_inert(path.read_text(encoding="utf-8"))
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 2
+    assert read_history(path) == records
+
+
+def test_notebook_views_show_node_text_inert():
+    for result in hostile_results():
+        shown = CheckView(result)
+        for text in (str(shown), shown._repr_html_()):
+            assert_inert(text)
+            assert "\\u202egnp.exe" in text
+        assert "<a " not in shown._repr_html_()
