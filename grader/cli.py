@@ -18,6 +18,7 @@ from grader.target import Target, resolve_target
 from grader.transport import default_known_hosts
 
 USAGE_ERROR = 2
+EC2_IDENTITIES = ("instance-id", "owner-tag", "map", "name-tag")  # grader.ec2.IDENTITIES, without boto
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +62,28 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="EC2 태그 조건 (여러 번 가능, * 사용 가능)",
     )
-    klass.add_argument("--name-tag", default="Name", help="연수생 이름을 담은 EC2 태그 (기본 Name)")
+    klass.add_argument(
+        "--ec2-identity",
+        choices=EC2_IDENTITIES,
+        help="EC2 인스턴스가 어느 연수생의 것인지 가리는 방법. instance-id: 인스턴스 id(이름 태그는 옆에 보여 주기만 함), "
+        "owner-tag: --ec2-owner-tag의 태그 값, map: --ec2-map CSV, name-tag: --name-tag 값(연수생이 바꿀 수 있으니 믿을 수 있는 반에서만). "
+        "기본: --ec2-map이 있으면 map, --ec2-owner-tag가 있으면 owner-tag, 둘 다 없으면 instance-id",
+    )
+    klass.add_argument(
+        "--ec2-owner-tag",
+        metavar="TAG",
+        help="연수생 이름을 담은 태그. 챔피언이 붙이고 연수생은 바꾸지 못하게 IAM으로 막은 태그여야 합니다 (예: Owner)",
+    )
+    klass.add_argument(
+        "--ec2-map",
+        metavar="CSV",
+        help="인스턴스와 연수생을 잇는 CSV (열: name, 그리고 instance_id 또는 key_name)",
+    )
+    klass.add_argument(
+        "--name-tag",
+        default="Name",
+        help="점수표에 인스턴스 id와 함께 보여 줄 이름 태그 (기본 Name). --ec2-identity name-tag일 때만 연수생을 가립니다",
+    )
     klass.add_argument("--ec2-private", action="store_true", help="프라이빗 IP로 접속 (VPN/배스천 안에서)")
     klass.add_argument("--key-dir", help="키 페어 이름.pem 파일이 있는 폴더 (EC2의 키 페어 이름으로 찾음)")
     klass.add_argument("--profile", help="AWS 프로필 이름")

@@ -13,7 +13,7 @@ from grader.batch import BatchOptions
 from grader.classrun import ClassOutputs, run_class
 from grader.display import inert, json_text, terminal
 from grader.i18n import Text, t
-from grader.roster import Roster, RosterError, Trainee, read_roster
+from grader.roster import Roster, RosterError, Trainee, read_instance_map, read_roster, selection_names
 from grader.scoreboard import ScoreboardError
 from grader.settings import CourseSettings
 from grader.transport import default_known_hosts
@@ -41,8 +41,16 @@ def _load_roster(args: argparse.Namespace) -> Roster:
         found = read_roster(path, key_dir=key_dir or path.resolve().parent)
         roster.trainees += found.trainees
         roster.problems += found.problems
+    ec2_only = (args.ec2_identity, args.ec2_owner_tag, args.ec2_map)
+    if not args.ec2 and any(value is not None for value in ec2_only):
+        raise RosterError(
+            t(
+                "--ec2-identity, --ec2-owner-tag, --ec2-map은 --ec2와 함께 씁니다",
+                "--ec2-identity, --ec2-owner-tag and --ec2-map go with --ec2",
+            )
+        )
     if args.ec2:
-        from grader.ec2 import Ec2Error, Ec2Query, discover, parse_tag_filter
+        from grader.ec2 import Ec2Error, Ec2Query, choose_identity, discover, parse_tag_filter
 
         if not args.tag:
             raise Ec2Error(
@@ -58,10 +66,12 @@ def _load_roster(args: argparse.Namespace) -> Roster:
             use_private=args.ec2_private,
             key_dir=key_dir,
             profile=args.profile,
+            identity=choose_identity(args.ec2_identity, args.ec2_owner_tag, args.ec2_map),
+            owner_tag=args.ec2_owner_tag,
+            instance_map=read_instance_map(Path(args.ec2_map)) if args.ec2_map else None,
         )
-        found = discover(query)
-        names = {trainee.name for trainee in roster.trainees}
-        roster.trainees += [trainee for trainee in found.trainees if trainee.name not in names]
+        found = discover(query, taken=roster)  # claims on the roster CSV's names are reported
+        roster.trainees += found.trainees
         roster.problems += found.problems
     return roster
 
@@ -96,12 +106,13 @@ def run_class_cli(
     trainees = roster.trainees
     problems = roster.problems
     if names:
-        known = {trainee.name for trainee in trainees} | {p.name for p in problems if p.name}
+        # An EC2 instance may also be picked by its instance id.
+        known = set().union(*(selection_names(x.name, x.source) for x in [*trainees, *problems]))
         unknown = sorted(names - known)
         if unknown:
             return _error(t("명단에 없는 이름: {n}", "Not on the roster: {n}", n=", ".join(unknown)), lang)
-        trainees = [trainee for trainee in trainees if trainee.name in names]
-        problems = [problem for problem in problems if problem.name in names]
+        trainees = [x for x in trainees if selection_names(x.name, x.source) & names]
+        problems = [x for x in problems if x.name and selection_names(x.name, x.source) & names]
     if not trainees and not problems:
         return _error(t("채점할 연수생이 없습니다", "Nobody to grade"), lang)
 

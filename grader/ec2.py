@@ -3,6 +3,11 @@
 `grade --ec2 --region ap-northeast-2 --tag Course=airflow-2025 ...` calls `discover`; the result is
 the same `Roster` a CSV gives (trainees + problems), so the rest of the CLI treats both alike.
 Only read-only EC2 calls are made: DescribeInstances and DescribeRouteTables.
+
+Who an instance belongs to is the champion's call, never the instance's Name tag alone (a trainee
+can set that to anyone's name): by default the instance id keys the scoreboard row, with the Name
+tag only shown beside it; or a tag the champion sets (`owner-tag`), or the champion's CSV (`map`).
+Two instances claiming one trainee are both reported and neither is graded.
 """
 
 from __future__ import annotations
@@ -30,7 +35,16 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from grader.i18n import Text, t
 from grader.redact import redact
-from grader.roster import Roster, RosterProblem, Trainee
+from grader.roster import (
+    InstanceMap,
+    Roster,
+    RosterProblem,
+    Trainee,
+    display_label,
+    name_key,
+    name_problem,
+    visible,
+)
 
 # The guide's instance type and its memory; smaller types get an advisory.
 GUIDE_INSTANCE_TYPE = "t2.large"
@@ -47,6 +61,10 @@ INSTANCE_MEMORY_GIB: dict[str, float] = {
     },
     **{f"{family}.{size}": gib for family in ("c5", "c6i") for size, gib in (("large", 4), ("xlarge", 8))},
 }
+
+# How a trainee is told apart on EC2 (`--ec2-identity`); see `choose_identity`.
+IDENTITIES = ("instance-id", "owner-tag", "map", "name-tag")
+IDENTITY_FLAGS = {"owner-tag": "--ec2-owner-tag", "map": "--ec2-map"}
 
 _ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{12,}\b")
 _KEY_SUFFIXES = (".pem", "", ".key")
@@ -66,10 +84,53 @@ class Ec2Query:
 
     region: str
     tags: list[tuple[str, str]] = field(default_factory=list)  # all must match; '*'/'?' wildcards
-    name_tag: str = "Name"  # the trainee's name comes from this tag
+    name_tag: str = "Name"  # shown beside the instance id; the trainee's name only if identity="name-tag"
     use_private: bool = False  # connect to the private IP/DNS (grading from inside the VPC)
     key_dir: Path | None = None  # key file = key_dir / "{KeyName}.pem" (or no extension, or .key)
     profile: str | None = None  # AWS profile name
+    identity: str = "instance-id"  # one of IDENTITIES
+    owner_tag: str | None = None  # identity="owner-tag": a tag the champion sets, trainees cannot change
+    instance_map: InstanceMap | None = None  # identity="map": the champion's instance -> trainee CSV
+
+
+def choose_identity(identity: str | None, owner_tag: str | None, map_path: str | None) -> str:
+    """`--ec2-identity` as given, else implied by `--ec2-owner-tag`/`--ec2-map`, else the instance id."""
+    if owner_tag is not None and not owner_tag.strip():
+        raise Ec2Error(
+            t("--ec2-owner-tag에 준 태그 이름이 비어 있습니다", "--ec2-owner-tag has an empty tag name")
+        )
+    implied = [mode for mode, given in (("owner-tag", owner_tag), ("map", map_path)) if given]
+    if identity is None:
+        if len(implied) > 1:
+            raise Ec2Error(
+                t(
+                    "--ec2-owner-tag와 --ec2-map은 함께 쓸 수 없습니다: 연수생을 가리는 방법을 하나만 고르세요",
+                    "--ec2-owner-tag and --ec2-map cannot be combined: choose one way to tell trainees apart",
+                )
+            )
+        return implied[0] if implied else "instance-id"
+    if identity in IDENTITY_FLAGS and identity not in implied:
+        raise Ec2Error(
+            t(
+                "--ec2-identity {i}에는 {f} 옵션도 필요합니다 (예: {e})",
+                "--ec2-identity {i} needs {f} (e.g. {e})",
+                i=identity,
+                f=IDENTITY_FLAGS[identity],
+                e="--ec2-owner-tag Owner" if identity == "owner-tag" else "--ec2-map 3기-인스턴스.csv",
+            )
+        )
+    for extra in implied:
+        if extra != identity:
+            raise Ec2Error(
+                t(
+                    "{f} 옵션은 --ec2-identity {x}에서만 씁니다 (지금은 {i})",
+                    "{f} only goes with --ec2-identity {x} (not {i})",
+                    f=IDENTITY_FLAGS[extra],
+                    x=extra,
+                    i=identity,
+                )
+            )
+    return identity
 
 
 def parse_tag_filter(text: str) -> tuple[str, str]:
@@ -112,17 +173,20 @@ def parse_tag_filter(text: str) -> tuple[str, str]:
     return key, value
 
 
-def discover(query: Ec2Query, *, client: Any = None, page_size: int | None = None) -> Roster:
-    """Running instances matching every tag -> trainees; unreachable ones -> problems.
+def discover(
+    query: Ec2Query, *, client: Any = None, page_size: int | None = None, taken: Roster | None = None
+) -> Roster:
+    """Running instances matching every tag -> trainees; unreachable or unidentified ones -> problems.
 
     `client` is a boto3 EC2 client (made from `query` when omitted); `page_size` sets
-    DescribeInstances' MaxResults (5-1000), mostly so tests can force several pages.
+    DescribeInstances' MaxResults (5-1000), mostly so tests can force several pages; `taken`
+    is the roster CSV's class: an instance claiming one of its names is reported, not graded.
     """
     try:
         if client is None:
             client = make_client(query)
         instances = list(_running_instances(client, query.tags, page_size))
-        return _build_roster(client, query, instances)
+        return _build_roster(client, query, instances, taken.names() if taken else {})
     except (BotoCoreError, ClientError) as exc:
         raise Ec2Error(explain_aws_error(exc, query.region)) from None
 
@@ -148,26 +212,42 @@ def _running_instances(client: Any, tags: Iterable[tuple[str, str]], page_size: 
             yield from reservation.get("Instances", [])
 
 
-def _build_roster(client: Any, query: Ec2Query, instances: list[dict]) -> Roster:
+@dataclass(frozen=True)
+class _Claim:
+    """Whom the champion's rule says an instance belongs to (`name`), or why it says nobody."""
+
+    inst: dict
+    row: str  # the instance's own row name: "Name tag (i-...)" or "i-..."
+    name: str | None = None
+    problem: Text | None = None
+
+    @property
+    def instance_id(self) -> str:
+        return self.inst["InstanceId"]
+
+
+def _build_roster(client: Any, query: Ec2Query, instances: list[dict], taken: dict[str, str]) -> Roster:
+    ids = {inst["InstanceId"].casefold() for inst in instances}
+    claims = sorted((_claim(inst, query, ids) for inst in instances), key=lambda c: (c.row, c.instance_id))
+    groups: dict[str, list[_Claim]] = {}
+    for claim in claims:
+        if claim.name is not None:
+            groups.setdefault(name_key(claim.name), []).append(claim)
     key_dir = query.key_dir.expanduser() if query.key_dir is not None else None
     route_tables: dict[str, list[dict] | None] = {}
-    named = sorted(
-        ((_tag(inst, query.name_tag) or inst["InstanceId"], inst) for inst in instances), key=_order
-    )
     roster = Roster()
-    used: set[str] = set()
-    for name, inst in named:
-        instance_id = inst["InstanceId"]
+    for claim in claims:
+        problem = _refusal(claim, groups, taken, query)
+        if problem is not None:
+            roster.problems.append(problem)
+            continue
+        assert claim.name is not None
+        inst = claim.inst
         host = _address(inst, query.use_private)
         if host is None:
             # Named, so the scoreboard shows the trainee and why nobody could grade them.
-            label = name if name not in used else f"{name} ({instance_id})"
-            used.add(label)
-            roster.problems.append(
-                RosterProblem(
-                    f"ec2:{instance_id}", 0, _no_address(name, instance_id, query.use_private), name=label
-                )
-            )
+            message = _no_address(claim.name, claim.instance_id, query.use_private)
+            roster.problems.append(RosterProblem(f"ec2:{claim.instance_id}", 0, message, name=claim.name))
             continue
         info = _ec2_info(inst)
         info["public_subnet"] = _public_subnet(client, inst, route_tables)
@@ -178,19 +258,164 @@ def _build_roster(client: Any, query: Ec2Query, instances: list[dict]) -> Roster
                 info["key_file_missing"] = True
             else:
                 key = str(found)
-        unique = name if name not in used else f"{name} ({instance_id})"
-        used.add(unique)
         roster.trainees.append(
-            Trainee(name=unique, host=host, key=key, source=f"ec2:{instance_id}", ec2=info)
+            Trainee(name=claim.name, host=host, key=key, source=f"ec2:{claim.instance_id}", ec2=info)
         )
+    if query.identity == "map" and query.instance_map is not None:
+        roster.problems += _map_leftovers(query.instance_map, groups, taken)
     roster.trainees.sort(key=lambda trainee: trainee.name)
     return roster
 
 
-def _order(item: tuple[str, dict]) -> tuple[str, str, str]:
-    # Same name: the earlier launched instance keeps the plain name.
-    name, inst = item
-    return name, _iso(inst.get("LaunchTime")) or "", inst["InstanceId"]
+def _claim(inst: dict, query: Ec2Query, ids: set[str]) -> _Claim:
+    instance_id = inst["InstanceId"]
+    label = display_label(_tag(inst, query.name_tag))
+    row = f"{label} ({instance_id})" if label else instance_id
+    if query.identity == "instance-id":
+        return _Claim(inst, row, name=row)
+    if query.identity == "map":
+        assert query.instance_map is not None
+        entry = query.instance_map.owner(instance_id, inst.get("KeyName") or None)
+        if entry is None:
+            return _Claim(inst, row, problem=_not_in_map(inst))
+        return _checked(inst, row, entry.name, t("--ec2-map({w})", "--ec2-map ({w})", w=entry.source), ids)
+    tag = query.owner_tag if query.identity == "owner-tag" else query.name_tag
+    assert tag
+    value = _tag(inst, tag)
+    if value is None:
+        if query.identity == "name-tag":
+            return _Claim(inst, row, name=instance_id)  # no name: the instance id is unique
+        return _Claim(inst, row, problem=_no_owner_tag(tag))
+    return _checked(inst, row, value, t("{k} 태그", "tag {k}", k=tag), ids)
+
+
+def _checked(inst: dict, row: str, name: str, origin: Text, ids: set[str]) -> _Claim:
+    why = name_problem(name)
+    if why is None and any(instance_id in name_key(name) for instance_id in ids):
+        why = t(
+            "이름 {n}에 인스턴스 id가 들어 있어 다른 인스턴스의 점수표 행과 헷갈립니다",
+            "The name {n} contains an instance id and would be confused with another instance's row",
+            n=visible(name),
+        )
+    if why is None:
+        return _Claim(inst, row, name=name)
+    message = Text(
+        f"{origin.ko}의 이름을 쓸 수 없어 이 인스턴스는 채점하지 않습니다: {why.ko}",
+        f"The name from {origin.en} cannot be used, so this instance is not graded: {why.en}",
+    )
+    return _Claim(inst, row, problem=message)
+
+
+def _refusal(
+    claim: _Claim, groups: dict[str, list[_Claim]], taken: dict[str, str], query: Ec2Query
+) -> RosterProblem | None:
+    """The problem that keeps this instance from being graded, if any."""
+    if claim.problem is not None:
+        return _instance_problem(claim, claim.problem, claim.row, taken, query)
+    assert claim.name is not None
+    key = name_key(claim.name)
+    group = groups[key]
+    label = display_label(claim.name)  # this instance's own row: the claim, cleaned, and its id
+    row = f"{label} ({claim.instance_id})" if label else claim.instance_id
+    if len(group) > 1:
+        return _instance_problem(claim, _duplicate(group, query), row, taken, query)
+    if key in taken:
+        message = t(
+            "명단 CSV({w})의 {n}와(과) 같은 연수생으로 확인됩니다. 명단의 행을 덮어쓰지 않도록 이 인스턴스는 채점하지 않습니다",
+            "Claims the same trainee as {n} in the roster CSV ({w}); not graded, so the roster's row is not overwritten",
+            w=taken[key],
+            n=visible(claim.name),
+        )
+        return _instance_problem(claim, message, row, taken, query)
+    return None
+
+
+def _instance_problem(
+    claim: _Claim, message: Text, row: str, taken: dict[str, str], query: Ec2Query
+) -> RosterProblem:
+    """A problem shown as its own scoreboard row, never on a row someone else owns."""
+    name = row if name_key(row) not in taken else None
+    host = _address(claim.inst, query.use_private)
+    return RosterProblem(f"ec2:{claim.instance_id}", 0, message, name=name, host=host)
+
+
+def _duplicate(group: list[_Claim], query: Ec2Query) -> Text:
+    # Look-alikes ("Bob", "bob\u200b") are one trainee: name them by the plainest spelling.
+    plain = min((claim.name or "" for claim in group), key=lambda name: (visible(name) != name, name))
+    each = ", ".join(f"{claim.instance_id} '{visible(claim.name or '')}'" for claim in group)
+    claimed = t(
+        "인스턴스 {c}개({each})가 모두 같은 연수생 {n}(으)로 확인됩니다. 어느 것이 {n}의 노드인지 정할 수 없어 어느 것도 채점하지 않고, 점수표의 {n} 행도 바꾸지 않습니다.",
+        "{c} instances ({each}) all claim the same trainee {n}. Which one is {n}'s node cannot be decided, so none is graded and the scoreboard's {n} row is left as it is.",
+        c=len(group),
+        each=each,
+        n=visible(plain),
+    )
+    if query.identity == "owner-tag":
+        fix = t(
+            "{k} 태그는 이 연수생의 인스턴스 하나에만 남기세요",
+            "Keep the tag {k} on only one of this trainee's instances",
+            k=query.owner_tag,
+        )
+    elif query.identity == "map":
+        fix = t(
+            "--ec2-map의 한 줄이 인스턴스 여러 개에 맞습니다(같은 키 페어 등). 채점할 인스턴스의 instance_id를 적거나, 쓰지 않는 인스턴스를 종료하세요",
+            "A --ec2-map line matches several instances (e.g. a shared key pair): give the instance_id of the one to grade, or terminate the others",
+        )
+    else:
+        fix = t(
+            "{k} 태그는 연수생이 바꿀 수 있어 그대로 믿지 않습니다. 쓰지 않는 인스턴스를 종료하거나, --ec2-map으로 인스턴스마다 연수생을 정하세요",
+            "The tag {k} can be set by trainees, so it is not trusted as is: terminate the unused instance or say who owns which instance with --ec2-map",
+            k=query.name_tag,
+        )
+    return Text(f"{claimed.ko} {fix.ko}", f"{claimed.en} {fix.en}")
+
+
+def _no_owner_tag(tag: str) -> Text:
+    return t(
+        "{k} 태그가 없어 누구의 노드인지 알 수 없으므로 채점하지 않습니다. 인스턴스에 {k} 태그를 붙이세요",
+        "No {k} tag, so whose node this is is unknown and it is not graded; tag the instance with {k}",
+        k=tag,
+    )
+
+
+def _not_in_map(inst: dict) -> Text:
+    return t(
+        "--ec2-map에 없는 인스턴스라 누구의 노드인지 알 수 없어 채점하지 않습니다 (키 페어: {k}). 이 인스턴스의 instance_id나 키 페어 이름(key_name)을 적은 줄을 매핑에 넣으세요",
+        "Not in --ec2-map, so whose node this is is unknown and it is not graded (key pair: {k}); add a line with its instance_id or key_name",
+        k=inst.get("KeyName") or "-",
+    )
+
+
+def _map_leftovers(
+    instance_map: InstanceMap, groups: dict[str, list[_Claim]], taken: dict[str, str]
+) -> list[RosterProblem]:
+    """The map's bad lines, and its trainees no running instance belongs to.
+
+    A bad line keeps its trainee's name (a scoreboard row saying why) unless that row is
+    someone else's to write: the roster CSV's, or an instance's claiming the same trainee."""
+    problems = [
+        _unnamed(problem)
+        if problem.name and ({name_key(problem.name)} & (taken.keys() | groups.keys()))
+        else problem
+        for problem in instance_map.problems
+    ]
+    reported = {name_key(p.name) for p in problems if p.name}
+    for entry in instance_map.entries:
+        key = name_key(entry.name)
+        if key in groups or key in reported:
+            continue
+        reported.add(key)
+        message = t(
+            "--ec2-map에 있지만, --tag 조건에 맞는 실행 중인 인스턴스가 없어 채점하지 않습니다 (중지·종료되었거나 태그가 다릅니다)",
+            "In --ec2-map, but no running instance matching --tag belongs to them (stopped, terminated or tagged differently)",
+        )
+        name = entry.name if key not in taken else None
+        problems.append(RosterProblem(entry.source, entry.line, message, name=name))
+    return problems
+
+
+def _unnamed(problem: RosterProblem) -> RosterProblem:
+    return RosterProblem(problem.source, problem.line, problem.message, name=None, host=problem.host)
 
 
 def _tag(inst: dict, key: str) -> str | None:
@@ -209,7 +434,7 @@ def _address(inst: dict, use_private: bool) -> str | None:
 
 
 def _no_address(name: str, instance_id: str, use_private: bool) -> Text:
-    label = instance_id if name == instance_id else f"{name}({instance_id})"
+    label = name if instance_id in name else f"{name}({instance_id})"
     if use_private:
         return t(
             "{n}: 프라이빗 주소가 없어 채점하지 않습니다",

@@ -22,6 +22,10 @@ from grader.i18n import Text, t
 
 NAME = "name"
 POINTS_ROW_NAME = "(배점)"
+# Names no trainee may have: the points row's label, and the header's own cell in the name column.
+# Column names like "total" or "max" are not here: a row's name never shares a cell with them,
+# and a trainee may well be called Max. grader.roster compares names after normalising them.
+RESERVED_NAMES = frozenset({POINTS_ROW_NAME, NAME})
 LEADING_COLUMNS = ("name", "host", "status")
 TRAILING_COLUMNS = ("total", "max", "percent", "airflow_version", "graded_at", "failing", "message")
 QUIZ_PREFIX = "quiz:"

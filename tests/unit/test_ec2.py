@@ -23,12 +23,14 @@ from grader.ec2 import (
     INSTANCE_MEMORY_GIB,
     Ec2Error,
     Ec2Query,
+    choose_identity,
     discover,
     instance_advisories,
     parse_tag_filter,
     subnet_is_public,
 )
-from grader.roster import Roster, Trainee
+from grader.roster import Roster, Trainee, name_key, read_instance_map
+from grader.scoreboard import RESERVED_NAMES
 
 REGION = "ap-northeast-2"
 COURSE = ("Course", "airflow-2025-spring")
@@ -274,17 +276,33 @@ class TestClassroom:
         with count_calls(classroom.client, "DescribeInstances") as calls:
             roster = discover(query(), client=classroom.client, page_size=5)
         assert len(calls) == 3  # 12 matching instances, 5 per page
-        kims = [tr for tr in roster.trainees if tr.name.startswith("김민수")]
-        assert {tr.ec2["instance_id"] for tr in kims} == {classroom.ids[KIM], classroom.ids[KIM2]}
-        second = next(tr for tr in kims if tr.name != "김민수")
-        assert second.name == f"김민수 ({second.ec2['instance_id']})"
-        gradeable = [i for i in range(len(CLASS)) if i not in NO_PUBLIC_ADDRESS and i not in (KIM2, NONAME)]
-        expected = sorted([CLASS[i][0] for i in gradeable] + [second.name, classroom.ids[NONAME]])
+        # By default the instance id keys the row; the Name tag is only shown before it.
+        gradeable = [i for i in range(len(CLASS)) if i not in NO_PUBLIC_ADDRESS]
+        expected = sorted(
+            f"{CLASS[i][0]} ({classroom.ids[i]})" if CLASS[i][0] else classroom.ids[i] for i in gradeable
+        )
         assert [tr.name for tr in roster.trainees] == expected
         assert expected[0] == classroom.ids[NONAME]  # "i-..." sorts before Hangul
+        kims = [tr for tr in roster.trainees if tr.name.startswith("김민수")]
+        assert {tr.ec2["instance_id"] for tr in kims} == {classroom.ids[KIM], classroom.ids[KIM2]}
+        assert "김민수" not in {tr.name for tr in roster.trainees}  # nobody gets a bare name from a tag
         for trainee in roster.trainees:
             assert trainee.source == f"ec2:{trainee.ec2['instance_id']}"
             assert trainee.user is None and trainee.port is None
+        assert found_ids(roster) == set(classroom.ids)
+
+    def test_name_tag_identity_reports_the_two_kims(self, classroom: Classroom):
+        roster = discover(query(identity="name-tag"), client=classroom.client)
+        gradeable = [i for i in range(len(CLASS)) if i not in (*NO_PUBLIC_ADDRESS, KIM, KIM2, NONAME)]
+        assert [tr.name for tr in roster.trainees] == sorted(
+            [CLASS[i][0] for i in gradeable] + [classroom.ids[NONAME]]
+        )
+        kims = {p.source: p for p in roster.problems if "김민수" in (p.name or "")}
+        assert set(kims) == {f"ec2:{classroom.ids[KIM]}", f"ec2:{classroom.ids[KIM2]}"}
+        for source, problem in kims.items():
+            assert problem.name == f"김민수 ({source.removeprefix('ec2:')})"
+            assert "인스턴스 2개" in problem.message.ko and "어느 것도 채점하지 않고" in problem.message.ko
+            assert classroom.ids[KIM] in problem.message.ko and classroom.ids[KIM2] in problem.message.ko
         assert found_ids(roster) == set(classroom.ids)
 
     def test_excludes_stopped_other_course_and_other_role(self, classroom: Classroom):
@@ -382,6 +400,260 @@ class TestClassroom:
         assert len(built.trainees) == len(CLASS) - len(NO_PUBLIC_ADDRESS)
 
 
+# --- Who an instance belongs to (--ec2-identity) ---------------------------------------------------
+
+OWNER = "Owner"
+# Name (and Owner) tags that must never key a row: the points row, the header, look-alikes, controls.
+# (EC2 answers in XML, which cannot carry most C0 controls; the stubbed tests below send ESC.)
+RESERVED_TAGS = ["(배점)", "（배점）", "( 배점 )", "(배\u200b점)", "NAME", "\u3164", "김\u202e수민"]
+BIDI_TAG_INDEX = RESERVED_TAGS.index("김\u202e수민")
+
+
+@dataclass
+class IdentityRoom:
+    client: Any
+    ids: dict[str, str]  # who -> instance id
+
+
+def build_identity_room() -> IdentityRoom:
+    """Small scenarios, each under its own Course tag, in moto's default VPC (public IPs)."""
+    client = boto3.client("ec2", region_name=REGION)
+    for key in ("bob-key", "mallory-key", "shared-key", "dave-key"):
+        client.create_key_pair(KeyName=key)
+    ids: dict[str, str] = {}
+
+    def launch(who: str, course: str, key: str, **tag_values: str) -> None:
+        pairs = [("Course", course), *tag_values.items()]
+        ids[who] = client.run_instances(
+            ImageId="ami-12c6146b", MinCount=1, MaxCount=1, InstanceType="t2.large", KeyName=key,
+            TagSpecifications=tags(*pairs),
+        )["Instances"][0]["InstanceId"]  # fmt: skip
+
+    launch("mallory", "takeover", "mallory-key", Name="Bob", Owner="Mallory")  # launched first
+    launch("bob", "takeover", "bob-key", Name="Bob", Owner="Bob")
+    launch("alice1", "dup", "shared-key", Name="alice-1", Owner="Alice")
+    launch("alice2", "dup", "shared-key", Name="alice-2", Owner="alice\u200b")  # the same, to the eye
+    launch("carol", "dup", "shared-key", Name="carol", Owner="Carol")
+    launch("untagged", "dup", "shared-key", Name="who")
+    for index, name in enumerate(RESERVED_TAGS):
+        launch(f"reserved{index}", "reserved", "shared-key", Name=name, Owner=name)
+    launch("m_bob", "map", "bob-key", Name="Mallory")
+    launch("m_carol", "map", "shared-key", Name="carol")
+    launch("m_stranger", "map", "shared-key", Name="Carol")
+    launch("m_dave1", "map", "dave-key", Name="dave")
+    launch("m_dave2", "map", "dave-key", Name="dave")
+    return IdentityRoom(client, ids)
+
+
+@pytest.fixture(scope="class")
+def room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IdentityRoom]:
+    tmp_path = tmp_path_factory.mktemp("identity")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate_from_real_aws(monkeypatch, tmp_path / "aws-empty")
+        fake_credentials(monkeypatch)
+        with mock_aws():
+            yield build_identity_room()
+
+
+def names_of(roster: Roster) -> dict[str, str]:
+    """Row name -> instance id, trainees and named problems alike."""
+    found = {tr.name: tr.ec2["instance_id"] for tr in roster.trainees}
+    found.update({p.name: p.source.removeprefix("ec2:") for p in roster.problems if p.name})
+    return found
+
+
+class TestIdentity:
+    """An earlier instance tagged "Bob" must not become Bob; duplicates and reserved names are refused."""
+
+    @pytest.fixture(autouse=True)
+    def credentials(self, no_real_aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+        fake_credentials(monkeypatch)
+
+    def find(self, room: IdentityRoom, course: str, taken: Roster | None = None, **kwargs: Any) -> Roster:
+        return discover(query(tags=[("Course", course)], **kwargs), client=room.client, taken=taken)
+
+    def test_takeover_by_default_both_keep_their_instance_id(self, room: IdentityRoom):
+        roster = self.find(room, "takeover")
+        assert roster.problems == []
+        assert names_of(roster) == {
+            f"Bob ({room.ids['mallory']})": room.ids["mallory"],
+            f"Bob ({room.ids['bob']})": room.ids["bob"],
+        }
+
+    def test_takeover_with_an_owner_tag(self, room: IdentityRoom):
+        roster = self.find(room, "takeover", owner_tag=OWNER, identity="owner-tag")
+        assert roster.problems == []
+        assert names_of(roster) == {"Bob": room.ids["bob"], "Mallory": room.ids["mallory"]}
+
+    def test_takeover_with_the_name_tag_is_reported_not_merged(self, room: IdentityRoom):
+        roster = self.find(room, "takeover", identity="name-tag")
+        assert roster.trainees == []
+        assert names_of(roster) == {
+            f"Bob ({room.ids['mallory']})": room.ids["mallory"],
+            f"Bob ({room.ids['bob']})": room.ids["bob"],
+        }
+        for problem in roster.problems:
+            assert "인스턴스 2개" in problem.message.ko and "Bob" in problem.message.ko
+            assert "점수표의 Bob 행도 바꾸지 않습니다" in problem.message.ko
+            assert "--ec2-map" in problem.message.ko and "none is graded" in problem.message.en
+
+    def test_takeover_of_a_roster_csv_name(self, room: IdentityRoom):
+        roster_csv = Roster(trainees=[Trainee("bob", "10.0.0.9", source="roster.csv:2")])
+        roster = self.find(room, "takeover", taken=roster_csv, owner_tag=OWNER, identity="owner-tag")
+        assert [tr.name for tr in roster.trainees] == ["Mallory"]
+        (problem,) = roster.problems
+        assert problem.name == f"Bob ({room.ids['bob']})"  # its own row, not the roster's bob
+        assert "명단 CSV(roster.csv:2)" in problem.message.ko and "덮어쓰지 않도록" in problem.message.ko
+
+    def test_takeover_with_a_map(self, room: IdentityRoom, tmp_path: Path):
+        path = tmp_path / "map.csv"
+        path.write_text(f"name,instance_id\nBob,{room.ids['bob']}\n", encoding="utf-8")
+        roster = self.find(room, "takeover", identity="map", instance_map=read_instance_map(path))
+        assert [(tr.name, tr.ec2["instance_id"]) for tr in roster.trainees] == [("Bob", room.ids["bob"])]
+        (stranger,) = roster.problems
+        assert (
+            stranger.name == f"Bob ({room.ids['mallory']})"
+            and stranger.source == f"ec2:{room.ids['mallory']}"
+        )
+        assert "--ec2-map에 없는 인스턴스" in stranger.message.ko and "mallory-key" in stranger.message.ko
+
+    def test_owner_tag_duplicates_and_missing_tag(self, room: IdentityRoom):
+        roster = self.find(room, "dup", owner_tag=OWNER, identity="owner-tag")
+        assert [tr.name for tr in roster.trainees] == ["Carol"]
+        problems = {p.source.removeprefix("ec2:"): p for p in roster.problems}
+        assert set(problems) == {room.ids["alice1"], room.ids["alice2"], room.ids["untagged"]}
+        assert problems[room.ids["alice1"]].name == f"Alice ({room.ids['alice1']})"
+        assert problems[room.ids["alice2"]].name == f"alice ({room.ids['alice2']})"
+        for who in ("alice1", "alice2"):
+            message = problems[room.ids[who]].message.ko
+            assert room.ids["alice1"] in message and room.ids["alice2"] in message
+            assert "Owner 태그는 이 연수생의 인스턴스 하나에만 남기세요" in message
+        untagged = problems[room.ids["untagged"]]
+        assert untagged.name == f"who ({room.ids['untagged']})"
+        assert "Owner 태그가 없어" in untagged.message.ko and untagged.host
+
+    @pytest.mark.parametrize("identity", ["name-tag", "owner-tag"])
+    def test_reserved_names_are_refused(self, room: IdentityRoom, identity: str):
+        roster = self.find(
+            room, "reserved", owner_tag=OWNER if identity == "owner-tag" else None, identity=identity
+        )
+        assert roster.trainees == []
+        assert len(roster.problems) == len(RESERVED_TAGS)
+        reserved = {name_key(name) for name in RESERVED_NAMES}
+        for problem in roster.problems:
+            assert problem.name is not None and name_key(problem.name) not in reserved
+            assert problem.name.endswith(
+                f"({problem.source.removeprefix('ec2:')})"
+            ) or problem.name.startswith("i-")
+            assert "이름을 쓸 수 없어 이 인스턴스는 채점하지 않습니다" in problem.message.ko
+            assert "\u202e" not in problem.message.ko and "\u202e" not in problem.name
+        messages = " ".join(p.message.ko for p in roster.problems)
+        assert "배점 행" in messages and "머리글" in messages and "제어 문자" in messages
+        assert "보이는 글자가 없습니다" in messages
+
+    def test_reserved_labels_are_not_shown_by_default(self, room: IdentityRoom):
+        roster = self.find(room, "reserved")
+        assert roster.problems == []
+        rows = {tr.ec2["instance_id"]: tr.name for tr in roster.trainees}
+        for index in range(len(RESERVED_TAGS)):
+            instance_id = room.ids[f"reserved{index}"]
+            # The direction override goes; the reserved look-alikes leave the bare instance id.
+            assert rows[instance_id] == (
+                f"김수민 ({instance_id})" if index == BIDI_TAG_INDEX else instance_id
+            )
+
+    def test_map_by_instance_id_and_key_pair(self, room: IdentityRoom, tmp_path: Path):
+        path = tmp_path / "map.csv"
+        path.write_text(
+            "name,instance_id,key_name\n"
+            f"Bob,{room.ids['m_bob']},\n"
+            f"Carol,{room.ids['m_carol']},\n"
+            "Dave,,dave-key\n"
+            "Erin,i-0000000000000000e,\n"  # no such instance running
+            "(배점),,mallory-key\n"
+            "Bob,i-zz,\n",  # a bad line for a trainee who is found: no second row for Bob
+            encoding="utf-8",
+        )
+        roster = self.find(room, "map", identity="map", instance_map=read_instance_map(path))
+        assert [(tr.name, tr.ec2["instance_id"]) for tr in roster.trainees] == [
+            ("Bob", room.ids["m_bob"]),  # its Name tag says Mallory: the map decides
+            ("Carol", room.ids["m_carol"]),  # shares a key pair, picked by instance id
+        ]
+        problems = {p.source: p for p in roster.problems}
+        stranger = problems[f"ec2:{room.ids['m_stranger']}"]
+        assert (
+            stranger.name == f"Carol ({room.ids['m_stranger']})" and "--ec2-map에 없는" in stranger.message.ko
+        )
+        for who in ("m_dave1", "m_dave2"):
+            dave = problems[f"ec2:{room.ids[who]}"]
+            assert dave.name == f"Dave ({room.ids[who]})" and "인스턴스 2개" in dave.message.ko
+            assert "instance_id를 적거나" in dave.message.ko
+        erin = problems["map.csv:5"]
+        assert erin.name == "Erin" and erin.line == 5 and "실행 중인 인스턴스가 없어" in erin.message.ko
+        reserved = problems["map.csv:6"]
+        assert reserved.name is None and "배점 행" in reserved.message.ko
+        assert problems["map.csv:7"].name is None and "i-zz" in problems["map.csv:7"].message.ko
+        assert "Dave" not in {p.name for p in roster.problems}  # Dave's instances are reported, not him
+
+
+def test_terminal_escapes_in_tags():
+    bob = instance("i-000b", "\x1b[2J\x1b[31mBob", T0, PublicIpAddress="3.3.3.2")
+    client, stubber = stubbed([bob])
+    with stubber:
+        (trainee,) = discover(query(), client=client).trainees
+    assert trainee.name == "[2J[31mBob (i-000b)"  # shown without the escape characters
+    client, stubber = stubbed([bob])
+    with stubber:
+        (problem,) = discover(query(identity="name-tag"), client=client).problems
+    assert problem.name == "[2J[31mBob (i-000b)" and "\x1b" not in problem.message.ko
+    assert "제어 문자" in problem.message.ko and "\\u001b" in problem.message.ko
+
+
+def test_a_name_holding_another_instance_id_is_refused():
+    bob = instance("i-000b", "Bob", T0, PublicIpAddress="3.3.3.2")
+    forger = instance("i-000a", "Bob (i-000b)", T0, PublicIpAddress="3.3.3.1")
+    client, stubber = stubbed([bob, forger])
+    with stubber:
+        roster = discover(query(identity="name-tag"), client=client)
+    assert [tr.name for tr in roster.trainees] == ["Bob"]
+    (problem,) = roster.problems
+    assert problem.name == "Bob (i-000b) (i-000a)" and "인스턴스 id가 들어 있어" in problem.message.ko
+
+
+@pytest.mark.parametrize(
+    ("identity", "owner_tag", "map_path", "expected"),
+    [
+        (None, None, None, "instance-id"),
+        (None, "Owner", None, "owner-tag"),
+        (None, None, "m.csv", "map"),
+        ("name-tag", None, None, "name-tag"),
+        ("owner-tag", "aws:cloudformation:stack-name", None, "owner-tag"),
+        ("map", None, "m.csv", "map"),
+    ],
+)
+def test_choose_identity(identity: str | None, owner_tag: str | None, map_path: str | None, expected: str):
+    assert choose_identity(identity, owner_tag, map_path) == expected
+
+
+@pytest.mark.parametrize(
+    ("identity", "owner_tag", "map_path", "fragment"),
+    [
+        (None, "Owner", "m.csv", "함께 쓸 수 없습니다"),
+        ("owner-tag", None, None, "--ec2-owner-tag 옵션도 필요합니다"),
+        ("map", None, None, "--ec2-map 옵션도 필요합니다"),
+        ("instance-id", None, "m.csv", "--ec2-map 옵션은 --ec2-identity map에서만"),
+        ("name-tag", "Owner", None, "--ec2-owner-tag 옵션은 --ec2-identity owner-tag에서만"),
+        (None, " ", None, "비어 있습니다"),
+    ],
+)
+def test_choose_identity_conflicts(
+    identity: str | None, owner_tag: str | None, map_path: str | None, fragment: str
+):
+    with pytest.raises(Ec2Error) as caught:
+        choose_identity(identity, owner_tag, map_path)
+    assert fragment in caught.value.message.ko
+
+
 # --- Stubbed responses: shapes moto does not produce ---------------------------------------------
 
 
@@ -411,16 +683,25 @@ def stubbed(instances: list[dict[str, Any]]) -> tuple[Any, Stubber]:
 T0 = dt.datetime(2025, 3, 4, 9, 0, tzinfo=dt.UTC)
 
 
-def test_same_name_earlier_launch_keeps_the_name():
+def test_same_name_tag_twice_is_never_merged():
     later = instance("i-000a", "김민수", T0 + dt.timedelta(minutes=5), PublicIpAddress="3.3.3.1")
     earlier = instance("i-000b", "김민수", T0, PublicIpAddress="3.3.3.2")
     client, stubber = stubbed([later, earlier])
     with stubber:
         roster = discover(query(), client=client)
     assert [(tr.name, tr.host) for tr in roster.trainees] == [
-        ("김민수", "3.3.3.2"),
         ("김민수 (i-000a)", "3.3.3.1"),
+        ("김민수 (i-000b)", "3.3.3.2"),
     ]
+    client, stubber = stubbed([later, earlier])
+    with stubber:
+        roster = discover(query(identity="name-tag"), client=client)
+    assert roster.trainees == []  # the earlier launch no longer wins the name
+    assert [(p.name, p.host) for p in roster.problems] == [
+        ("김민수 (i-000a)", "3.3.3.1"),
+        ("김민수 (i-000b)", "3.3.3.2"),
+    ]
+    assert all("김민수" in p.message.ko and "Name" in p.message.ko for p in roster.problems)
 
 
 def test_address_fallbacks():

@@ -232,3 +232,18 @@ def test_history_appends_and_skips_torn_lines(tmp_path: Path) -> None:
     assert [(r["run_id"], r["score"]) for r in records] == [("run1", 90), ("run2", 100)]
     assert records[0]["checks"]["redis.running"] == "fail"
     assert records[-1]["result"]["target"]["name"] == "a"
+
+
+def test_reserved_names_are_the_rows_the_scoreboard_writes_itself() -> None:
+    """The points row's label and the header's name cell: grader.roster refuses them as trainee names."""
+    from grader.roster import name_problem
+    from grader.scoreboard import NAME, RESERVED_NAMES
+
+    rows = list(csv.reader(io.StringIO(board_with(result("김민수")).to_csv_bytes().decode("utf-8-sig"))))
+    header, points = rows[0], rows[1]
+    assert {header[0], points[0]} == RESERVED_NAMES == {NAME, POINTS_ROW_NAME}
+    for name in RESERVED_NAMES:
+        assert name_problem(name) is not None
+    # Why it matters: a trainee row called "(배점)" would be read back as the points row.
+    board = parse_scoreboard(board_with(result("김민수")).to_csv_bytes(), "x.csv")
+    assert POINTS_ROW_NAME not in board.rows and board.possible["max"] == "100"
