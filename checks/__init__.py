@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from checks import account, advisories, configuration, services
-from checks.model import Advisory, AdvisorySpec, CheckSpec, Outcome, Status, Verdict
+from checks.model import Advisory, AdvisorySpec, CheckSpec, Hint, Outcome, Status, Verdict
+from checks.ties import TieResult, probe_not_live
 from grader.facts import Facts
 from grader.i18n import t
 from grader.settings import CourseSettings
@@ -81,6 +82,7 @@ COMMON_CHECK_IDS = tuple(c.id for c in CHECKS if set(c.majors) >= {2, 3})
 def judge(facts: Facts, settings: CourseSettings, only: set[str] | None = None) -> list[Verdict]:
     """Run every check (or those in `only`) on the facts; never raises for a bad fact."""
     verdicts = []
+    stale = probe_not_live(facts)
     for spec in CHECKS:
         if only and spec.id not in only and spec.id.split(".")[0] not in only:
             continue
@@ -92,7 +94,7 @@ def judge(facts: Facts, settings: CourseSettings, only: set[str] | None = None) 
             verdicts.append(Verdict(spec.id, spec.title, outcome.status, 0, 0, outcome.evidence, None))
             continue
         try:
-            outcome = spec.judge(facts, settings)
+            outcome = spec.judge(facts, settings) if stale is None else _void(stale)
         except Exception as exc:  # a bug in one check must not hide the others
             outcome = Outcome(
                 Status.ERROR, [t("검사 중 내부 오류: {e}", "Internal error in this check: {e}", e=repr(exc))]
@@ -105,6 +107,23 @@ def judge(facts: Facts, settings: CourseSettings, only: set[str] | None = None) 
             Verdict(spec.id, spec.title, outcome.status, points, max_points, outcome.evidence, outcome.hint)
         )
     return verdicts
+
+
+def _void(stale: TieResult) -> Outcome:
+    """A check resting on a probe that the node's live connections contradict."""
+    return Outcome(
+        Status.FAIL,
+        [stale.evidence],
+        Hint(
+            "probe-not-live",
+            t(
+                "채점기가 본 노드의 상태가 실제 노드의 것이 아닙니다. 채점기의 SSH 접속을 가로채거나 흉내 내는 "
+                "설정(강제 명령, 포트 포워딩, 가짜 응답)을 모두 없애고 다시 채점을 받으세요.",
+                "What the grader saw is not the real node. Remove whatever intercepts or imitates the grader's "
+                "SSH session (forced commands, port forwards, made-up replies) and have it graded again.",
+            ),
+        ),
+    )
 
 
 def advise(facts: Facts, settings: CourseSettings) -> list[Advisory]:

@@ -113,6 +113,61 @@ def _uptime_matches(uptime: float, procs: list[Proc]) -> bool:
     return any(abs(p.elapsed - uptime) <= limits.UPTIME_SLACK_SECONDS for p in procs)
 
 
+def _live(
+    facts: Facts, opened_early: bool, client_port: int | None, port: int, what: str
+) -> TieResult | None:
+    """The grader's own connection, opened before the probe ran, must be in the probe's socket table
+    (and held by no Airflow process the probe read: it is sshd's, not the worker's).
+
+    None when it is (or when it cannot be asked); otherwise why the probe is not this node's now."""
+    if not opened_early or client_port is None or not facts.sockets or len(facts.sockets) >= limits.SOCKETS:
+        return None
+    held = {inode for d in facts.details for inode in d.socket_inodes}
+    rows = [
+        s
+        for s in facts.sockets
+        if s.state == "established"
+        and {(s.local_port, s.remote_port)} & {(client_port, port), (port, client_port)}
+    ]
+    if rows and not any(s.inode in held for s in rows):  # an Airflow process's connection is not ours
+        return None
+    return TieResult(
+        Tie.CONTRADICTED,
+        t(
+            "{what}는 채점기의 연결을 :{client} → :{port}로 보았지만, 그 시각 노드의 소켓 표에는 그 연결이 "
+            "없습니다. 노드 점검 결과나 {what} 응답이 이 노드의 지금 상태가 아닙니다 (기록해 둔 응답, 다른 곳으로 넘긴 포트)",
+            "{what} saw the grader's connection as :{client} → :{port}, but the node's socket table at that "
+            "moment has no such connection: the probe or the {what} reply is not this node's present state "
+            "(a recorded answer, a forwarded port)",
+            what=what,
+            client=client_port,
+            port=port,
+        ),
+    )
+
+
+def _version_at_least(version: str | None, wanted: tuple[int, int]) -> bool:
+    numbers = [int(n) for n in (version or "").split(".")[:2] if n.isdigit()]
+    return len(numbers) == 2 and tuple(numbers) >= wanted
+
+
+def probe_not_live(facts: Facts) -> TieResult | None:
+    """Whether the probe's picture of the node is contradicted by the grader's own live connections.
+
+    A recorded or made-up probe answer, replayed by a scripted node, fails here: every check that
+    rests on the probe is then void (checks.judge fails them all with this evidence)."""
+    redis, mysql = facts.redis, facts.mysql
+    if redis and redis.reachable:
+        live = _live(facts, redis.opened_before_probe, redis.client_port, redis.port, "Redis")
+        if live is not None:
+            return live
+    if mysql and mysql.server_version and mysql.login_error is None and mysql.query_error is None:
+        live = _live(facts, mysql.opened_before_probe, mysql.client_port, mysql.port, "MySQL")
+        if live is not None:
+            return live
+    return None
+
+
 def redis_tie(facts: Facts, procs: list[Proc]) -> TieResult:
     """The node's Redis answered PONG: is it the redis-server process the grader found?"""
     redis = facts.redis
@@ -154,6 +209,9 @@ def redis_tie(facts: Facts, procs: list[Proc]) -> TieResult:
                 port=redis.port,
             ),
         )
+    live = _live(facts, redis.opened_before_probe, redis.client_port, redis.port, "Redis")
+    if live is not None:
+        return live
     if redis.uptime is not None and not _uptime_matches(redis.uptime, same):
         return TieResult(
             Tie.CONTRADICTED,
@@ -165,11 +223,29 @@ def redis_tie(facts: Facts, procs: list[Proc]) -> TieResult:
                 age=same[0].elapsed,
             ),
         )
+    if redis.opened_before_probe and redis.client_port is None and _version_at_least(redis.version, (6, 2)):
+        return TieResult(
+            Tie.CONTRADICTED,
+            t(
+                "Redis {v}라면 CLIENT INFO에 답해야 하는데 답하지 않았습니다",
+                "A Redis {v} answers CLIENT INFO, this one did not",
+                v=redis.version,
+            ),
+        )
+    if redis.opened_before_probe and redis.client_port is None and facts.sockets:
+        return TieResult(
+            Tie.UNKNOWN,
+            t(
+                "Redis가 CLIENT INFO에 답하지 않아(6.2 미만?) 채점기의 연결을 노드의 소켓 표와 맞춰 보지 못했습니다",
+                "Redis did not answer CLIENT INFO (older than 6.2?), so the grader's connection was not matched "
+                "with the node's socket table",
+            ),
+        )
     return TieResult(
         Tie.TIED,
         t(
-            "응답은 이 노드의 redis-server(pid {pid})가 :{port}에서 보낸 것입니다 (소켓 표, INFO process_id·가동 시간)",
-            "The reply is from this node's redis-server (pid {pid}) on :{port} (socket table, INFO process_id and uptime)",
+            "응답은 이 노드의 redis-server(pid {pid})가 :{port}에서 보낸 것입니다 (소켓 표, 채점기의 연결, INFO process_id·가동 시간)",
+            "The reply is from this node's redis-server (pid {pid}) on :{port} (socket table, the grader's connection, INFO process_id and uptime)",
             pid=same[0].pid,
             port=redis.port,
         ),
@@ -198,6 +274,19 @@ def mysql_tie(facts: Facts, procs: list[Proc]) -> TieResult:
                 port=mysql.port,
             ),
         )
+    live = _live(facts, mysql.opened_before_probe, mysql.client_port, mysql.port, "MySQL")
+    if live is not None:
+        return live
+    answered = mysql.login_error is None and mysql.query_error is None and mysql.tables_present is not None
+    if answered and (mysql.server_port is None or (mysql.opened_before_probe and mysql.client_port is None)):
+        return TieResult(
+            Tie.CONTRADICTED,
+            t(
+                "로그인한 MySQL이 자기 포트(@@port)나 채점기의 연결(PROCESSLIST)을 알려 주지 않습니다. 실제 MySQL은 항상 답합니다",
+                "The MySQL server the grader logged in to does not tell its own port (@@port) or list the "
+                "grader's connection (PROCESSLIST), which a real MySQL always does",
+            ),
+        )
     if mysql.server_uptime is not None and not _uptime_matches(mysql.server_uptime, procs):
         return TieResult(
             Tie.CONTRADICTED,
@@ -208,7 +297,7 @@ def mysql_tie(facts: Facts, procs: list[Proc]) -> TieResult:
             ),
         )
     how = (
-        t("소켓 표, @@port·Uptime", "socket table, @@port and Uptime")
+        t("소켓 표, 채점기의 연결, @@port·Uptime", "socket table, the grader's connection, @@port and Uptime")
         if mysql.server_uptime is not None
         else t("소켓 표", "socket table")
     )

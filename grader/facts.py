@@ -114,6 +114,9 @@ class RedisFacts:
     process_id: int | None = None
     tcp_port: int | None = None
     uptime: int | None = None
+    # Our connection, opened before the probe ran: the node's socket table must show it.
+    opened_before_probe: bool = False
+    client_port: int | None = None  # its port as Redis saw it (CLIENT INFO)
 
 
 @dataclass
@@ -145,6 +148,8 @@ class MysqlFacts:
     server_hostname: str | None = None
     server_port: int | None = None
     server_uptime: float | None = None
+    opened_before_probe: bool = False  # our connection existed while the probe read the socket table
+    client_port: int | None = None  # its port as MySQL saw it (PROCESSLIST)
 
     @property
     def is_mariadb(self) -> bool:
@@ -200,6 +205,14 @@ class Facts:
 
     def listening(self, port: int) -> list[Socket]:
         return [s for s in self.sockets if s.state == "listen" and s.local_port == port]
+
+    def has_connection(self, client_port: int, server_port: int) -> bool:
+        """Whether the socket table shows a TCP connection between these two local ports."""
+        return any(
+            s.state == "established"
+            and {(s.local_port, s.remote_port)} & {(client_port, server_port), (server_port, client_port)}
+            for s in self.sockets
+        )
 
     def holds_socket(self, pid: int, inode: int) -> bool:
         """Whether process `pid` has socket `inode` open (only known for processes the probe read)."""

@@ -21,7 +21,14 @@ from grader.i18n import Text, t
 from grader.observe import Resolved, observe
 from grader.redact import redact
 from grader.settings import CourseSettings
-from grader.transport import TUNNEL_SECONDS, CommandResult, CommandTimeout, SshSession, TargetError
+from grader.transport import (
+    TUNNEL_SECONDS,
+    CommandResult,
+    CommandTimeout,
+    NodeChannel,
+    SshSession,
+    TargetError,
+)
 
 if TYPE_CHECKING:
     import paramiko
@@ -142,6 +149,43 @@ def _url(value: str | None):  # type: ignore[no-untyped-def]
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
+class EarlyTunnels:
+    """Tunnels to the node's Redis and MySQL opened *before* the probe runs.
+
+    sshd connects them on the node before it starts the probe, so the probe's socket table must
+    show them; the server then tells which client port it sees (Redis CLIENT INFO, MySQL
+    PROCESSLIST). A recorded or made-up probe cannot know that port: this ties the probe's
+    socket table and the service's reply to one live node."""
+
+    def __init__(self) -> None:
+        self._channels: dict[int, NodeChannel] = {}
+        self._lock = threading.Lock()
+
+    def open(self, session: SshSession, port: int) -> None:
+        try:
+            channel = session.open_tunnel("127.0.0.1", port)
+        except (OSError, ConnectionError):
+            return  # nothing listens there (yet): the later probe says what is wrong
+        with self._lock:
+            self._channels[port] = channel
+
+    def take(self, host: str, port: int) -> NodeChannel | None:
+        """The early channel to host:port (the node's own loopback), once; None if there is none."""
+        if host not in LOCAL_HOSTS:
+            return None
+        with self._lock:
+            channel = self._channels.pop(port, None)
+        if channel is not None:
+            channel.rearm()
+        return channel
+
+    def close(self) -> None:
+        with self._lock:
+            channels, self._channels = list(self._channels.values()), {}
+        for channel in channels:
+            channel.close()
+
+
 def _ping(
     session: SshSession,
     host: str,
@@ -150,10 +194,13 @@ def _ping(
     password: str | None,
     username: str | None,
     secrets: set[str],
+    early: EarlyTunnels,
 ) -> RedisFacts:
     facts = RedisFacts(host=host, port=port, source=source)
     try:
-        channel = session.open_tunnel(host, port)
+        channel = early.take(host, port)
+        facts.opened_before_probe = channel is not None
+        channel = channel or session.open_tunnel(host, port)
         try:
             reply = protocols.redis_ping(channel, password, username)
         finally:
@@ -167,6 +214,7 @@ def _ping(
         facts.process_id = _int(reply.info.get("process_id"))
         facts.tcp_port = _int(reply.info.get("tcp_port"))
         facts.uptime = _int(reply.info.get("uptime_in_seconds"))
+        facts.client_port = reply.client_port
     except (OSError, ConnectionError, ValueError) as exc:
         facts.error = redact(str(exc) or exc.__class__.__name__, secrets)
     return facts
@@ -187,7 +235,12 @@ def _local_redis_port(facts: Facts, settings: CourseSettings) -> int:
 
 
 def _redis(
-    session: SshSession, facts: Facts, resolved: Resolved, settings: CourseSettings, secrets: set[str]
+    session: SshSession,
+    facts: Facts,
+    resolved: Resolved,
+    settings: CourseSettings,
+    secrets: set[str],
+    early: EarlyTunnels,
 ) -> tuple[RedisFacts, RedisFacts | None]:
     """The node's own Redis, and the broker that broker_url names (one ping when they are the same)."""
     parts = _url(resolved.value("celery", "broker_url"))
@@ -197,15 +250,15 @@ def _redis(
         host, port = parts.hostname or "localhost", parts.port or 6379
         password = unquote(parts.password) if parts.password else None
         username = unquote(parts.username) if parts.username else None
-        broker = _ping(session, host, port, "broker_url", password, username, secrets)
+        broker = _ping(session, host, port, "broker_url", password, username, secrets, early)
         if host in LOCAL_HOSTS and port == local_port:
             return broker, broker
-    return _ping(session, "127.0.0.1", local_port, "process", None, None, secrets), broker
+    return _ping(session, "127.0.0.1", local_port, "process", None, None, secrets, early), broker
 
 
 def _mysql(
-    session: SshSession, resolved: Resolved, settings: CourseSettings, secrets: set[str]
-) -> MysqlFacts:
+    session: SshSession, resolved: Resolved, settings: CourseSettings, secrets: set[str], early: EarlyTunnels
+) -> tuple[MysqlFacts, str | None]:
     parts = _url(resolved.value("database", "sql_alchemy_conn"))
     is_mysql = bool(parts and parts.scheme.split("+")[0] == "mysql")
     if is_mysql and parts:
@@ -215,7 +268,9 @@ def _mysql(
     facts = MysqlFacts(host=host, port=port, source=source)
     timeout = min(TUNNEL_SECONDS, session.deadline.remaining())
     try:
-        channel = session.open_tunnel(host, port)
+        channel = early.take(host, port)
+        facts.opened_before_probe = channel is not None
+        channel = channel or session.open_tunnel(host, port)
         try:
             if not (is_mysql and parts):  # only the handshake: is a MySQL server there at all?
                 facts.server_version = protocols.mysql_greeting(channel).server_version[
@@ -239,7 +294,7 @@ def _mysql(
         return facts, None
     facts.server_version = answer.server_version[: limits.EVIDENCE_CHARS]
     facts.server_hostname, facts.server_port = answer.server_hostname, answer.server_port
-    facts.server_uptime = answer.server_uptime
+    facts.server_uptime, facts.client_port = answer.server_uptime, answer.client_port
     facts.login_error = redact(answer.login_error, secrets) if answer.login_error else None
     facts.query_error = redact(answer.query_error, secrets) if answer.query_error else None
     facts.tables_present = answer.tables_present
@@ -445,15 +500,21 @@ def gather(session: SshSession, settings: CourseSettings) -> tuple[Facts, set[st
 
     Every wait ends at the node's deadline: a probe that has not answered by then is recorded as
     not answering in time (its checks judge that), and the others keep what they found."""
-    raw = run_probe(session)
-    facts, resolved = _observe(raw)
-    secrets = resolved.secrets() | {settings.champion.password}
-    major = facts.airflow.major
     late = f"no answer before the node's deadline ({session.deadline.seconds:.0f}s)"
     pool = ThreadPoolExecutor(max_workers=3)
+    early = EarlyTunnels()
     try:
-        redis_job = pool.submit(_redis, session, facts, resolved, settings, secrets)
-        mysql_job = pool.submit(_mysql, session, resolved, settings, secrets)
+        opening = [
+            pool.submit(early.open, session, port) for port in {settings.ports.redis, settings.ports.mysql}
+        ]
+        for job in opening:  # connected on the node before the probe starts (one round trip)
+            _in_time(job, session, None)
+        raw = run_probe(session)
+        facts, resolved = _observe(raw)
+        secrets = resolved.secrets() | {settings.champion.password}
+        major = facts.airflow.major
+        redis_job = pool.submit(_redis, session, facts, resolved, settings, secrets, early)
+        mysql_job = pool.submit(_mysql, session, resolved, settings, secrets, early)
         web_job = pool.submit(_web, session, resolved, settings, major, secrets)
         redis_late = RedisFacts("127.0.0.1", settings.ports.redis, "process", error=late)
         facts.redis, facts.broker = _in_time(redis_job, session, (redis_late, None))  # type: ignore[misc]
@@ -464,6 +525,7 @@ def gather(session: SshSession, settings: CourseSettings) -> tuple[Facts, set[st
         facts.web = _in_time(web_job, session, web_late)  # type: ignore[assignment]
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # a late thread ends when the connection closes
+        early.close()
     champion = facts.mysql.champion
     if champion and champion.exists and stored_hash and (facts.web.login_result != "ok"):
         # No real login proved the password: check it against the stored hash (~0.1 s of scrypt),

@@ -37,6 +37,7 @@ class RedisReply:
     version: str | None = None
     auth_used: bool = False
     info: dict[str, str] = field(default_factory=dict)  # INFO server fields that tie it to a process
+    client_port: int | None = None  # our own connection's port as the server sees it (CLIENT INFO)
 
 
 # INFO server fields kept: the version, and what ties the reply to a process on the node.
@@ -95,14 +96,12 @@ def redis_ping(channel: Channel, password: str | None = None, username: str | No
     commands = []
     if password:
         commands.append(_resp("AUTH", username, password) if username else _resp("AUTH", password))
-    commands += [_resp("PING"), _resp("INFO", "server")]
+    commands += [_resp("PING"), _resp("INFO", "server"), _resp("CLIENT", "INFO")]
     channel.sendall(b"".join(commands))
     reader = _LineReader(channel)
     if password:
         auth = reader.line().decode("utf-8", "replace")
         if not auth.startswith("+"):
-            reader.line()  # PING
-            _skip(reader)
             return RedisReply(False, auth, auth_used=True)
     ping = reader.line().decode("utf-8", "replace")
     info: dict[str, str] = {}
@@ -114,7 +113,20 @@ def redis_ping(channel: Channel, password: str | None = None, username: str | No
             if sep and name in INFO_FIELDS and name not in info:
                 info[name] = value.strip()
     version = info.get("redis_version") or info.get("valkey_version")
-    return RedisReply(ping == "+PONG", ping, version, bool(password), info)
+    return RedisReply(ping == "+PONG", ping, version, bool(password), info, _client_port(reader))
+
+
+def _client_port(reader: _LineReader) -> int | None:
+    """Our connection's port from CLIENT INFO (Redis >= 6.2: "id=7 addr=127.0.0.1:40412 ...");
+    None when the server has no such command or said nothing more (the tie then says so)."""
+    try:
+        head = reader.line()
+        if not head.startswith(b"$") or _bulk_size(head) < 0:
+            return None
+        match = re.search(rb"(?:^| )addr=\S*:(\d{1,5})(?: |$)", reader.exact(_bulk_size(head)))
+    except ConnectionError:
+        return None
+    return int(match.group(1)) if match else None
 
 
 def _skip(reader: _LineReader) -> None:
@@ -180,6 +192,7 @@ class MysqlSession:
     server_hostname: str | None = None
     server_port: int | None = None
     server_uptime: float | None = None
+    client_port: int | None = None  # our own connection's port as the server sees it (PROCESSLIST)
 
 
 def mysql_session(
@@ -223,7 +236,8 @@ def mysql_session(
         with conn.cursor() as cursor:
             cursor.execute(
                 "SET SESSION TRANSACTION READ ONLY; START TRANSACTION READ ONLY; "
-                "SELECT @@hostname, @@port; SHOW GLOBAL STATUS LIKE 'Uptime'; "
+                "SELECT @@hostname, @@port, (SELECT host FROM information_schema.processlist "
+                "WHERE id = CONNECTION_ID()); SHOW GLOBAL STATUS LIKE 'Uptime'; "
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
                 "AND table_name IN ('alembic_version', 'ab_user', 'job')"
             )
@@ -282,6 +296,8 @@ def _server_identity(result: MysqlSession, row: Sequence[Any] | None) -> None:
     result.server_hostname = str(row[0])[: limits.EVIDENCE_CHARS] if row[0] is not None else None
     port = _number(row[1])
     result.server_port = int(port) if port is not None else None
+    client = re.search(r":(\d{1,5})$", str(row[2])) if len(row) > 2 and row[2] is not None else None
+    result.client_port = int(client.group(1)) if client else None
 
 
 def _champion(rows: Sequence[Sequence[Any]]) -> ChampionRow:

@@ -238,6 +238,10 @@ class NodeChannel:
     def _left(self) -> float:
         return self.until - time.monotonic()
 
+    def rearm(self) -> None:
+        """A channel opened early (before the probe) gets its exchange budget from now on."""
+        self.until = min(self.deadline.end, time.monotonic() + self.seconds)
+
     def _timeout(self) -> TimeoutError:
         waited = min(self.seconds, self.deadline.seconds)
         return TimeoutError(f"{self.where}: no complete answer within {waited:.0f}s")

@@ -151,13 +151,22 @@ INFO = "# Server\r\nredis_version:7.0.15\r\nredis_git_sha1:00000000\r\nredis_mod
 
 
 def test_redis_pong_with_info():
-    channel = FakeChannel(b"+PONG\r\n" + _bulk(INFO))
+    client = "id=7 addr=127.0.0.1:40412 laddr=127.0.0.1:6379 fd=8 name= age=0"
+    channel = FakeChannel(b"+PONG\r\n" + _bulk(INFO) + _bulk(client))
     reply = redis_ping(channel)
     assert reply.ok is True
     assert reply.reply == "+PONG"
     assert reply.version == "7.0.15"
     assert reply.auth_used is False
-    assert channel.sent == b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n"
+    assert reply.client_port == 40412  # our connection's port, as Redis sees it
+    assert channel.sent == (
+        b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n*2\r\n$6\r\nCLIENT\r\n$4\r\nINFO\r\n"
+    )
+
+
+def test_redis_without_client_info_gives_no_client_port():
+    reply = redis_ping(FakeChannel(b"+PONG\r\n" + _bulk(INFO) + b"-ERR unknown subcommand 'INFO'\r\n"))
+    assert reply.ok is True and reply.client_port is None
 
 
 def test_redis_noauth():

@@ -156,3 +156,62 @@ def test_no_socket_table_is_a_warning_with_its_reason(facts: Facts) -> None:
     v = verdict(facts, "redis.running")
     assert v.status is Status.WARN
     assert "소켓 표를 읽지 못해" in evidence(v)
+
+
+# ---- the grader's own connections, opened before the probe ran ---------------------------------
+
+
+def test_the_recorded_probe_saw_the_graders_own_connections(facts: Facts) -> None:
+    from checks.ties import probe_not_live
+
+    assert facts.redis is not None and facts.mysql is not None
+    assert facts.redis.opened_before_probe and facts.redis.client_port
+    assert facts.mysql.opened_before_probe and facts.mysql.client_port
+    assert facts.has_connection(facts.redis.client_port, facts.redis.port)
+    assert probe_not_live(facts) is None
+
+
+def test_a_replayed_probe_voids_every_check(facts: Facts) -> None:
+    """The same recorded probe, replayed later: the live Redis reports another client port."""
+    assert facts.redis is not None and facts.redis.client_port is not None
+    facts.redis.client_port += 1
+    verdicts = checks.judge(facts, SETTINGS)
+    counted = [v for v in verdicts if v.status is not Status.NOT_APPLICABLE]
+    assert counted and all(v.status is Status.FAIL and v.points == 0 for v in counted)
+    assert all(v.hint and v.hint.id == "probe-not-live" for v in counted)
+    assert "소켓 표에는 그 연결이 없습니다" in evidence(counted[0])
+
+
+def test_a_connection_row_held_by_an_airflow_process_is_not_the_graders(facts: Facts) -> None:
+    """A forger pointing CLIENT INFO at the worker's broker connection does not pass."""
+    assert facts.redis is not None
+    worker_row = next(
+        s
+        for s in facts.sockets
+        if s.state == "established"
+        and s.remote_port == facts.redis.port
+        and any(s.inode in d.socket_inodes for d in facts.details)
+    )
+    facts.redis.client_port = worker_row.local_port
+    assert verdict(facts, "config.executor").status is Status.FAIL
+
+
+def test_mysql_login_without_its_own_connection_listed(facts: Facts) -> None:
+    assert facts.mysql is not None
+    facts.mysql.client_port = None
+    v = verdict(facts, "mysql.running")
+    assert v.status is Status.FAIL and "PROCESSLIST" in evidence(v)
+
+
+def test_redis_62_or_newer_without_client_info(facts: Facts) -> None:
+    assert facts.redis is not None
+    facts.redis.client_port = None
+    v = verdict(facts, "redis.running")
+    assert v.status is Status.FAIL and "CLIENT INFO" in evidence(v)
+
+
+def test_an_old_redis_without_client_info_is_a_warning(facts: Facts) -> None:
+    assert facts.redis is not None
+    facts.redis.client_port, facts.redis.version = None, "5.0.3"
+    v = verdict(facts, "redis.running")
+    assert v.status is Status.WARN and v.points == v.max_points
