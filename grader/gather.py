@@ -65,7 +65,8 @@ def probe_source(nonce: str = "") -> bytes:
 
 def _probe_failure(result: CommandResult, what: Text) -> TargetError:
     stderr = result.stderr.decode("utf-8", "replace").strip().splitlines()
-    detail = redact(stderr[-1][: limits.EVIDENCE_CHARS]) if stderr else ""
+    # Masked before it is cut: a cut inside a URL's password would hide the `@` that marks it.
+    detail = redact(stderr[-1])[: limits.EVIDENCE_CHARS] if stderr else ""
     return TargetError(
         "error",
         t(
@@ -330,7 +331,7 @@ def _web(
     # per grade on a distant node). Its result only counts when the webserver answered at all.
     login = WebFacts(port=port, base_path=base_path)
     login_thread = threading.Thread(
-        target=_login_v3 if major >= 3 else _login_v2,
+        target=_contained(_login_v3 if major >= 3 else _login_v2),
         args=(session, login, settings, host_header, secrets),
         daemon=True,
     )
@@ -355,6 +356,19 @@ def _web(
         facts.login_result, facts.login_roles = login.login_result, login.login_roles
         facts.login_error = login.login_error
     return facts
+
+
+def _contained(login):  # type: ignore[no-untyped-def]
+    """A login run in its own thread: whatever the node does to it ends as the login's error, never
+    as a traceback on the champion's terminal."""
+
+    def run(session: SshSession, facts: WebFacts, *args: object) -> None:
+        try:
+            login(session, facts, *args)
+        except Exception as exc:
+            facts.login_result, facts.login_error = "error", exc.__class__.__name__
+
+    return run
 
 
 def _login_v3(

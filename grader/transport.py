@@ -250,11 +250,13 @@ class NodeChannel:
         left = self._left()
         if left <= 0:
             raise self._timeout()
-        self.channel.settimeout(left)
         try:
+            self.channel.settimeout(left)
             data = self.channel.recv(min(size, 65536))
         except TimeoutError:
             raise self._timeout() from None
+        except (EOFError, paramiko.SSHException) as exc:  # the connection closed (e.g. at the deadline)
+            raise self._closed(exc) from None
         self.received += len(data)
         if self.received > self.max_bytes:
             raise ConnectionError(f"{self.where}: reply larger than {self.max_bytes} bytes")
@@ -263,11 +265,18 @@ class NodeChannel:
     def sendall(self, data: bytes) -> None:
         if self._left() <= 0:
             raise self._timeout()
-        self.channel.settimeout(self._left())
         try:
+            self.channel.settimeout(self._left())
             self.channel.sendall(data)
         except TimeoutError:
             raise self._timeout() from None
+        except (EOFError, paramiko.SSHException) as exc:
+            raise self._closed(exc) from None
+
+    def _closed(self, exc: BaseException) -> OSError:
+        if self.deadline.expired:
+            return self._timeout()
+        return ConnectionError(f"{self.where}: connection closed ({exc.__class__.__name__})")
 
     def settimeout(self, timeout: float | None) -> None:
         """Callers may shorten, never lengthen, the wait (PyMySQL sets its own)."""
@@ -278,7 +287,10 @@ class NodeChannel:
         return io.BufferedReader(_ChannelReader(self))
 
     def close(self) -> None:
-        self.channel.close()
+        try:
+            self.channel.close()
+        except (EOFError, OSError, paramiko.SSHException):  # already gone with its connection
+            pass
 
     def __enter__(self) -> NodeChannel:
         return self
@@ -428,7 +440,10 @@ class SshSession:
                 raise CommandTimeout(command) from None
             raise TargetError("error", t("SSH 연결이 끊어졌습니다", "The SSH connection dropped")) from None
         try:
-            return self._exchange(channel, command, stdin, max_bytes, max_stderr)
+            result = self._exchange(channel, command, stdin, max_bytes, max_stderr)
+            if self.cut_at_deadline:  # the streams "ended" because the connection was closed
+                raise CommandTimeout(command)
+            return result
         except (paramiko.SSHException, EOFError, OSError):
             if self.deadline.expired:
                 raise CommandTimeout(command) from None
