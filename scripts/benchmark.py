@@ -4,16 +4,24 @@
 Prints figures, it is not a test. Run as root (the sshd log of the practice node is root-only):
 
     .venv/bin/python scripts/benchmark.py [--runs N] [--alt-runs M] [--json]
+    .venv/bin/python scripts/benchmark.py --hostile [--class-size 30] [--json]
 
 "grade" runs the whole `grade` process N times; "alternative" asks the same questions the way a
 champion would script them: one fresh SSH connection per question, Airflow CLI and pgrep.
 Nothing on the node is changed.
+
+`--hostile` grades scripted hostile nodes (tests/hostile_node.py: trickling services, huge
+announcements, a pbkdf2 bomb, 60,000 processes, replayed and forwarded nodes) one at a time with
+`--timeout 10`, then a class of 30 in which 5 nodes are hostile and the rest are the practice
+node: wall time, the grader's CPU and peak memory, each node's verdict.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import shlex
 import shutil
 import statistics
@@ -363,13 +371,154 @@ def print_table(figures: dict[str, Any]) -> None:
         )
 
 
+# ---- hostile nodes (--hostile) --------------------------------------------------------------
+
+HOSTILE_TIMEOUT = 10.0
+
+
+def _measured(command: list[str], limit: float) -> tuple[float, float, float, str]:
+    """Run one grader process: (wall s, CPU s, peak RSS MB, stdout)."""
+    with tempfile.TemporaryFile("w+") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, text=True)
+        while True:
+            pid, _, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - started > limit:
+                proc.kill()
+                _, _, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.01)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.read()
+
+
+def hostile_scenarios() -> dict[str, Any]:
+    """The attacks of issue 9, as scripted nodes."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from tests import hostile_node as h
+
+    def hung_probe(channel: Any) -> None:
+        h.read_nonce(channel)
+        while not channel.closed:
+            time.sleep(0.2)
+
+    def trickled_probe(channel: Any) -> None:
+        h.trickle(h.with_nonce(json.dumps(h.load_probe()).encode(), h.read_nonce(channel)), 0.5)(channel)
+
+    def scenario(**services: Any) -> Any:
+        base = h.practice_scenario()
+        for port, handler in services.items():
+            base.services[int(port.removeprefix("p"))] = handler
+        return base
+
+    raw = h.load_probe()
+    chain = h.practice_scenario()
+    chain.probe = h.probe_with(raw, processes=raw["processes"] + h.process_chain(60_000))
+    bomb = scenario(
+        p3306=h.mysql_fake(champion=[(1, "pbkdf2:sha256:2000000000$salt$00", "Admin")]),
+        p8080=h.http_reply(503, b""),
+    )
+    return {
+        "trickling webserver (1 byte / 2 s)": scenario(
+            p8080=h.trickle(b"HTTP/1.1 200 OK\r\n" + b"X" * 200, 2.0)
+        ),
+        "trickling Redis (1 byte / s)": scenario(p6379=h.trickle(b"+PONG\r\n$4000\r\n" + b"x" * 4000, 1.0)),
+        "Redis bulk announced as 100 GB": scenario(p6379=h.redis_fake(info=h.HUGE_BULK, then=h.silent())),
+        "champion hash pbkdf2 2e9 rounds": bomb,
+        "60,000 'airflow scheduler' processes": chain,
+        "probe JSON nested 200,000 deep": h.Scenario(probe=h.nested_json(200_000, raw)),
+        "probe trickled (1 byte / 0.5 s)": h.Scenario(probe=trickled_probe),
+        "probe never answers": h.Scenario(probe=hung_probe),
+        "replayed probe, fake services": h.practice_scenario(),
+        "replayed probe, forwarded to a working node": scenario(
+            p6379=h.forward_to("127.0.0.1", 6379), p3306=h.forward_to("127.0.0.1", 3306)
+        ),
+    }
+
+
+def bench_hostile(class_size: int) -> dict[str, Any]:
+    scenarios = hostile_scenarios()  # puts the repository on sys.path
+    from tests import hostile_node as h
+
+    grade = grade_executable()
+    figures: dict[str, Any] = {"timeout": HOSTILE_TIMEOUT, "nodes": [], "class": {}}
+    for name, scenario in scenarios.items():
+        with h.hostile_node(scenario) as node:
+            command = [grade, *node.grade_args(), "--format", "json", "--timeout", str(HOSTILE_TIMEOUT)]
+            wall, cpu, peak, out = _measured(command, HOSTILE_TIMEOUT + 60)
+        try:
+            report = json.loads(out)[0]
+            verdict = f"{report['status']} {report['score']}/{report['max_score']}"
+        except (ValueError, IndexError, KeyError):
+            verdict = "no report"
+        figures["nodes"].append({"case": name, "wall": wall, "cpu": cpu, "peak_mb": peak, "verdict": verdict})
+    # A class: `class_size` rows, 5 of them hostile, the rest the practice node under other names.
+    info = node_info()
+    picked = [
+        "trickling webserver (1 byte / 2 s)",
+        "trickling Redis (1 byte / s)",
+        "probe never answers",
+        "Redis bulk announced as 100 GB",
+        "replayed probe, fake services",
+    ]
+    with tempfile.TemporaryDirectory(prefix="hostile-class-") as tmp, contextlib.ExitStack() as stack:
+        nodes = [stack.enter_context(h.hostile_node(scenarios[name])) for name in picked]
+        rows = ["name,host,port,user,key"]
+        rows += [f"hostile-{i},{n.host},{n.port},{n.user},{n.key}" for i, n in enumerate(nodes)]
+        rows += [
+            f"practice-{i},{info['host']},{info['port']},{info['user']},{info['key']}"
+            for i in range(class_size - len(nodes))
+        ]
+        roster = Path(tmp) / "roster.csv"
+        roster.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        board = Path(tmp) / "board.csv"
+        command = [grade, "--roster", str(roster), "--scoreboard", str(board)]
+        command += ["--known-hosts", str(Path(tmp) / "known_hosts"), "--timeout", str(HOSTILE_TIMEOUT)]
+        wall, cpu, peak, _ = _measured(command, HOSTILE_TIMEOUT + 120)
+        graded = board.read_text(encoding="utf-8-sig").count("\n") - 2 if board.exists() else 0
+    figures["class"] = {
+        "size": class_size,
+        "hostile": len(picked),
+        "wall": wall,
+        "cpu": cpu,
+        "peak_mb": peak,
+        "rows": graded,
+        "over_deadline": wall - HOSTILE_TIMEOUT,
+    }
+    return figures
+
+
+def print_hostile(figures: dict[str, Any]) -> None:
+    print(f"Hostile nodes, one at a time, grade --timeout {figures['timeout']:.0f}:")
+    print(f"  {'case':45} {'wall':>7} {'CPU':>7} {'peak':>8}  verdict")
+    for row in figures["nodes"]:
+        print(
+            f"  {row['case']:45} {row['wall']:6.2f}s {row['cpu']:6.2f}s {row['peak_mb']:6.0f}MB  {row['verdict']}"
+        )
+    c = figures["class"]
+    print(
+        f"Class of {c['size']} ({c['hostile']} hostile, the rest the practice node), --timeout "
+        f"{figures['timeout']:.0f}: wall {c['wall']:.2f}s ({c['over_deadline']:+.2f}s past the slowest "
+        f"deadline), grader CPU {c['cpu']:.2f}s, peak {c['peak_mb']:.0f} MB, scoreboard rows {c['rows']}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run both approaches, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="grade runs (default 15)")
     parser.add_argument("--alt-runs", type=int, default=3, help="alternative runs (default 3)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--hostile", action="store_true", help="grade scripted hostile nodes instead")
+    parser.add_argument("--class-size", type=int, default=30, help="hostile class size (default 30)")
     args = parser.parse_args(argv)
+    if args.hostile:
+        hostile = bench_hostile(args.class_size)
+        print(json.dumps(hostile, indent=2)) if args.json else print_hostile(hostile)
+        return 0
     if args.runs < 1 or args.alt_runs < 1:
         parser.error("--runs and --alt-runs must be at least 1")
     info = node_info()
