@@ -294,3 +294,27 @@ def test_a_class_with_hostile_nodes_ends_at_the_slowest_deadline(practice_node, 
 def practice_node(node):  # type: ignore[no-untyped-def]
     """The real practice node must be up (its Redis and MySQL are the 'working node' forwarded to)."""
     return node
+
+
+# ---- node text over the real SSH path reaches a real terminal inert --------------------------------
+
+
+def test_node_text_from_a_hostile_node_is_inert_in_a_terminal(tmp_path: Path) -> None:
+    from tests.integration.test_inert_terminal import FORBIDDEN, HOSTILE, escapes, in_pty
+
+    raw = load_probe()
+    for proc in raw["processes"]:
+        proc["argv"] = [*proc["argv"], HOSTILE]
+    raw["hostname"] += HOSTILE
+    scenario = practice_scenario()
+    scenario.probe = raw
+    scenario.services[6379] = redis_fake(ping=("-ERR " + HOSTILE + "\r\n").encode())
+    scenario.services[8080] = http_reply(200, ("{" + json.dumps(HOSTILE) + ": 1}").encode())
+    with hostile_node(scenario) as node:
+        shown = in_pty(
+            [str(GRADE), *node.grade_args(), "--timeout", str(TIMEOUT), "--name", "김" + HOSTILE], tmp_path
+        )
+    assert escapes(shown) <= {b"\x1b[1m", b"\x1b[0m"}, escapes(shown)
+    text = shown.decode("utf-8")
+    assert not FORBIDDEN.search(text)
+    assert "PWNTITLE" in text and "\\x1b]0;PWNTITLE" in text  # the Redis error and the name, shown escaped
