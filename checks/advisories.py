@@ -68,17 +68,24 @@ def eol_os(facts: Facts, settings: CourseSettings) -> Text | None:
     return None
 
 
+MYSQL_80_END_OF_LIFE = date(2026, 4, 30)  # Oracle: MySQL 8.0 end of life, April 2026 (8.0.46 the last)
+AIRFLOW_2_END_OF_LIFE = date(2026, 4, 22)  # Airflow's supported-versions page
+
+
 def eol_mysql(facts: Facts, settings: CourseSettings) -> Text | None:
     mysql = facts.mysql
-    if (
-        mysql
-        and mysql.server_version
-        and not mysql.is_mariadb
-        and mysql.server_version.startswith(("5.7", "5.6", "5.5"))
-    ):
+    if not (mysql and mysql.server_version) or mysql.is_mariadb:
+        return None
+    if mysql.server_version.startswith(("5.7", "5.6", "5.5")):
         return t(
-            "MySQL {v}은(는) 지원이 끝났고(5.7: 2023-10) Airflow 2.8부터 지원하지 않습니다. MySQL 8을 쓰세요.",
-            "MySQL {v} is end of life (5.7: 2023-10) and unsupported since Airflow 2.8; use MySQL 8.",
+            "MySQL {v}은(는) 지원이 끝났고(5.7: 2023-10) Airflow 2.8부터 지원하지 않습니다. MySQL 8.4 LTS를 쓰세요.",
+            "MySQL {v} is end of life (5.7: 2023-10) and unsupported since Airflow 2.8; use MySQL 8.4 LTS.",
+            v=mysql.server_version,
+        )
+    if mysql.server_version.startswith("8.0.") and _today(facts) > MYSQL_80_END_OF_LIFE:
+        return t(
+            "MySQL {v}: 8.0은 2026-04에 지원이 끝났습니다. 새로 설치한다면 MySQL 8.4 LTS(2032년까지 지원)를 쓰세요.",
+            "MySQL {v}: 8.0 reached end of life in 2026-04; new installs should use MySQL 8.4 LTS (supported to 2032).",
             v=mysql.server_version,
         )
     return None
@@ -87,9 +94,15 @@ def eol_mysql(facts: Facts, settings: CourseSettings) -> Text | None:
 def eol_airflow(facts: Facts, settings: CourseSettings) -> Text | None:
     version = facts.airflow.version
     if version and facts.airflow.major < 3:
+        if _today(facts) > AIRFLOW_2_END_OF_LIFE:
+            return t(
+                "Airflow {v}: 2.x는 2026-04-22에 지원이 완전히 끝났습니다(보안 수정도 없음). 새로 설치한다면 Airflow 3을 쓰세요.",
+                "Airflow {v}: 2.x reached end of life on 2026-04-22 (no security fixes); new installs should use Airflow 3.",
+                v=version,
+            )
         return t(
-            "Airflow {v}: 2.x는 2025-10에 활성 지원이 끝났습니다. 새로 설치한다면 Airflow 3을 쓰세요.",
-            "Airflow {v}: 2.x left active support in 2025-10; new installs should use Airflow 3.",
+            "Airflow {v}: 2.x는 2025-10에 활성 지원이 끝났고 2026-04-22에 지원이 완전히 끝납니다. 새로 설치한다면 Airflow 3을 쓰세요.",
+            "Airflow {v}: 2.x left active support in 2025-10 and reaches end of life on 2026-04-22; new installs should use Airflow 3.",
             v=version,
         )
     return None
