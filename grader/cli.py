@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         known_hosts = Path(args.known_hosts) if args.known_hosts else default_known_hosts()
         result = grade_target(target, settings, known_hosts=known_hosts, timeout=args.timeout, only=only)
         if args.save_facts and result.facts is not None:
-            result.facts.save(Path(args.save_facts))
+            result.facts.save(Path(args.save_facts), result.secrets)
     results = [result]
     try:
         if args.format == "json":

@@ -6,13 +6,17 @@ Recorded facts (`grade --save-facts`) are JSON files of this shape; unit tests a
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from grader.redact import redact_tree
 
 SCHEMA = 1
 
@@ -241,8 +245,12 @@ class Facts:
     def from_json(cls, data: dict[str, Any]) -> Facts:
         return _from_dict(cls, data)
 
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+    def save(self, path: Path, secrets: Iterable[str] = ()) -> None:
+        """Write the facts as JSON after one last pass over every string (patterns and the known
+        `secrets`, raw and percent-encoded): no secret reaches the file, even one a node put where
+        no pattern looks (an error reply, a health body)."""
+        clean = redact_tree(copy.deepcopy(self), secrets)
+        path.write_text(json.dumps(clean.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> Facts:

@@ -13,7 +13,6 @@ import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from checks import processes as P
 from grader import airflow_config as cfg
@@ -28,7 +27,17 @@ from grader.facts import (
     ProcDetail,
     Socket,
 )
-from grader.redact import redact, redact_url
+from grader.redact import (
+    command_line_secrets,
+    env_secrets,
+    redact,
+    redact_argv,
+    redact_tree,
+    redact_url,
+    redact_value,
+    shell_secrets,
+    url_secrets,
+)
 
 DIST_VERSION = re.compile(
     r"/apache_airflow(?P<kind>_core|_providers_fab|_providers_celery)?-(?P<version>[0-9][^/]*?)\.dist-info$"
@@ -40,21 +49,18 @@ class Resolved:
     """Raw effective settings (may contain passwords): only for the tunnel probes, never output."""
 
     settings: dict[tuple[str, str], cfg.Setting] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)  # passwords on command lines, in history, in envs
 
     def value(self, section: str, key: str) -> str | None:
         setting = self.settings.get((section, key))
         return setting.value if setting else None
 
     def secrets(self) -> set[str]:
-        found: set[str] = set()
+        """Every password a consumer reads from the resolved URLs, and those seen on the node."""
+        found = set(self.seen)
         for setting in self.settings.values():
             if setting.value and "://" in setting.value:
-                try:
-                    password = urlsplit(setting.value).password
-                except ValueError:
-                    password = None
-                if password:
-                    found.update({password, unquote(password)})
+                found |= url_secrets(setting.value)
         return found
 
 
@@ -323,10 +329,24 @@ def observe(raw: dict[str, Any]) -> tuple[Facts, Resolved]:
     details, environments = build_details(raw)
     env, env_pid = choose_environment(procs, environments, details)
     airflow, resolved = build_airflow(raw, procs, details, env, env_pid)
-    secrets = resolved.secrets()
+    # Passwords seen on the node join the known secrets, masked in every output (runner.clean,
+    # Facts.save). The facts themselves are masked by pattern only: a password that equals a word
+    # the checks read ("airflow") must not change a verdict.
+    for proc in procs:
+        resolved.seen |= command_line_secrets(proc.argv)
+    for line in raw.get("history") or []:
+        if isinstance(line, str):
+            resolved.seen |= shell_secrets(line)
+    for environment in environments.values():
+        resolved.seen |= env_secrets(environment)
     for proc in procs:  # a password typed on a command line stays on the node
-        proc.title = redact(proc.title, secrets)
-        proc.argv = [redact(a, secrets) for a in proc.argv]
+        joined = bool(proc.argv) and proc.title == " ".join(proc.argv)
+        proc.argv = redact_argv(proc.argv)
+        proc.title = " ".join(proc.argv) if joined else redact(proc.title)
+    for (section, key), setting in resolved.settings.items():
+        option = airflow.options.get(f"{section}.{key}")
+        if option is not None and setting.value is not None:
+            option.value = redact_value(setting.value)  # one whole value: a URL may hold spaces
     facts = Facts(
         host=build_host(raw),
         collected_at=datetime.fromtimestamp(raw.get("now") or 0, UTC).isoformat(timespec="seconds"),
@@ -336,4 +356,6 @@ def observe(raw: dict[str, Any]) -> tuple[Facts, Resolved]:
         airflow=airflow,
         problems=list(raw.get("problems", [])),
     )
+    facts.host, facts.details, facts.airflow = redact_tree((facts.host, facts.details, facts.airflow))
+    facts.problems = redact_tree(facts.problems)
     return facts, resolved

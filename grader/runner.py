@@ -51,6 +51,8 @@ class TargetResult:
         )
 
     def clean(self, text: str) -> str:
+        """Node text made safe to show: patterns, and every secret this grading knew (URL and
+        command-line passwords, the champion's password, the JWT), raw and percent-encoded."""
         return redact(text, self.secrets)
 
     def to_json(self, lang: str = "ko") -> dict[str, Any]:
@@ -61,7 +63,7 @@ class TargetResult:
             "target": self.target.as_json(),
             "status": self.status,
             "message": render(self.message),
-            "airflow_version": self.airflow_version,
+            "airflow_version": self.clean(self.airflow_version) if self.airflow_version else None,
             "checks": [
                 {
                     "id": v.id,
