@@ -287,12 +287,26 @@ def main():
             st = os.stat(path)
             entry["size"] = st.st_size
             entry["mtime"] = st.st_mtime
-            text = data.decode("utf-8", "replace")
-            entry["lines"] = [
-                [n, line]
-                for n, line in enumerate(text.splitlines(), 1)
-                if line.strip() and line.lstrip()[0] not in "#;"
-            ]
+            # The lines Airflow's ConfigParser reads: lines end at \n, \r\n or \r (open()'s universal
+            # newlines, not str.splitlines); comment lines are skipped; a blank line counts only inside
+            # a multi-line value (before an indented line); a byte that is not UTF-8 is kept, as a
+            # surrogate escape, wherever it is: Airflow cannot read that file at all.
+            text = data.decode("utf-8", "surrogateescape")
+            if len(data) >= MAX_FILE:  # a character cut by the size limit is not an error
+                text = re.sub("[\udc80-\udcff]{1,3}$", "", text)
+            kept, blanks = [], []
+            for n, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1):
+                live = line.strip()
+                if re.search("[\udc80-\udcff]", line):
+                    kept.append([n, line])
+                elif not live:
+                    blanks.append([n, line])
+                elif live[0] not in "#;":
+                    if line[:1].isspace():
+                        kept.extend(blanks)
+                    blanks = []
+                    kept.append([n, line])
+            entry["lines"] = sorted(kept)
             entry["truncated"] = len(data) >= MAX_FILE
         files.append(entry)
 
