@@ -19,6 +19,8 @@ from grader.facts import Facts, Proc, Socket
 from grader.i18n import Text, t
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+# Listening addresses a connection to 127.0.0.1 reaches.
+LOOPBACK_REACHABLE = ("127.0.0.1", "0.0.0.0", "::", "::ffff:127.0.0.1")
 
 
 class Tie(Enum):
@@ -120,7 +122,7 @@ def _live(
     (and held by no Airflow process the probe read: it is sshd's, not the worker's).
 
     None when it is (or when it cannot be asked); otherwise why the probe is not this node's now."""
-    if not opened_early or client_port is None or not facts.sockets or len(facts.sockets) >= limits.SOCKETS:
+    if not opened_early or client_port is None:
         return None
     held = {inode for d in facts.details for inode in d.socket_inodes}
     rows = [
@@ -156,6 +158,27 @@ def probe_not_live(facts: Facts) -> TieResult | None:
 
     A recorded or made-up probe answer, replayed by a scripted node, fails here: every check that
     rests on the probe is then void (checks.judge fails them all with this evidence)."""
+    if not facts.sockets:  # a live node's table holds at least the grader's own SSH connection
+        return TieResult(
+            Tie.CONTRADICTED,
+            t(
+                "노드 점검 결과의 소켓 표가 비어 있습니다. 살아 있는 노드라면 적어도 채점기의 SSH 연결이 있어야 합니다",
+                "The probe's socket table is empty; a live node's holds at least the grader's own SSH connection",
+            ),
+        )
+    for port in facts.early_refused:
+        listening = [s for s in facts.listening(port) if s.local_ip in LOOPBACK_REACHABLE]
+        if listening:
+            return TieResult(
+                Tie.CONTRADICTED,
+                t(
+                    "점검 직전에 채점기가 127.0.0.1:{port}에 연결하려 했을 때는 닫혀 있었는데, 노드 점검 결과는 그 포트가 "
+                    "열려(LISTEN) 있다고 합니다. 점검 결과가 이 노드의 지금 상태가 아닙니다",
+                    "Just before the probe, 127.0.0.1:{port} refused the grader's connection, yet the probe says "
+                    "it is listening: the probe is not this node's present state",
+                    port=port,
+                ),
+            )
     redis, mysql = facts.redis, facts.mysql
     if redis and redis.reachable:
         live = _live(facts, redis.opened_before_probe, redis.client_port, redis.port, "Redis")

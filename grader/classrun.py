@@ -122,6 +122,7 @@ def run_class(
                 reporter.close()
         run = ClassRun(outcome)
         flush(force=True)  # the grading is safe on disk before anything else can go wrong
+        run.messages += shared_machines(outcome.results)
         if outputs.nbgrader and board is not None:
             from grader.nbgrader_merge import merge_nbgrader
 
@@ -151,6 +152,27 @@ def run_class(
     run.results = [r.to_json(lang) for r in graded] + problem_rows
     run.report_results = _class_view(run.results, outputs.history, board.rows if board else {})
     return run
+
+
+def shared_machines(results: Sequence[TargetResult]) -> list[Text]:
+    """Rows of different trainees answered by one machine (the same SSH host key): one node may be
+    passing the grader's SSH connection on to another's (e.g. a port forward to a classmate)."""
+    names: dict[str, list[str]] = {}
+    for result in results:
+        if result.host_key and result.status == "graded":
+            names.setdefault(result.host_key, []).append(result.target.name)
+    return [
+        t(
+            "서로 다른 연수생의 노드가 같은 머신으로 답했습니다(같은 SSH 호스트 키 {key}): {names}. 한 노드가 "
+            "채점기의 SSH 접속을 다른 노드로 넘기고 있을 수 있으니 두 인스턴스를 확인하세요.",
+            "Different trainees' nodes answered as one machine (same SSH host key {key}): {names}. One node "
+            "may be passing the grader's SSH connection on to another; check both instances.",
+            key=key[:23],
+            names=", ".join(sorted(group)),
+        )
+        for key, group in names.items()
+        if len(set(group)) > 1
+    ]
 
 
 def _class_view(

@@ -205,6 +205,7 @@ class Facts:
     mysql: MysqlFacts | None = None
     web: WebFacts | None = None
     problems: list[str] = field(default_factory=list)
+    early_refused: list[int] = field(default_factory=list)  # loopback ports closed just before the probe
     schema: int = SCHEMA
 
     def listening(self, port: int) -> list[Socket]:
@@ -249,8 +250,10 @@ class Facts:
         """Write the facts as JSON after one last pass over every string (patterns and the known
         `secrets`, raw and percent-encoded): no secret reaches the file, even one a node put where
         no pattern looks (an error reply, a health body)."""
+        from grader.display import json_text  # no raw control or bidi character in the file either
+
         clean = redact_tree(copy.deepcopy(self), secrets)
-        path.write_text(json.dumps(clean.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+        path.write_text(json_text(clean.to_json(), indent=1), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> Facts:

@@ -12,7 +12,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from importlib.resources import files
 from secrets import token_hex
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from checks import processes as P
 from grader import limits, protocols
@@ -29,6 +29,7 @@ from grader.transport import (
     SshSession,
     TargetError,
 )
+from grader.urls import kombu_url, sqlalchemy_url
 
 if TYPE_CHECKING:
     import paramiko
@@ -82,15 +83,6 @@ def _probe_failure(result: CommandResult, what: Text) -> TargetError:
     )
 
 
-def _json_depth(data: bytes) -> int:
-    """An upper bound of the nesting depth (brackets inside strings count too: the safe side)."""
-    depth = deepest = 0
-    for match in re.finditer(rb"[\[\]{}]", data):
-        depth = depth + 1 if match.group() in b"[{" else max(0, depth - 1)
-        deepest = max(deepest, depth)
-    return deepest
-
-
 def run_probe(session: SshSession) -> dict:
     """Run the probe in one exec; its output must be this run's (the nonce) and of a sane shape."""
     nonce = token_hex(16)
@@ -107,8 +99,11 @@ def run_probe(session: SshSession) -> dict:
         ) from None
     if result.truncated:
         raise _probe_failure(result, t("출력이 너무 큽니다", "output too large"))
-    if _json_depth(result.stdout) > limits.PROBE_JSON_DEPTH:
+    shape = protocols.json_shape_problem(result.stdout, limits.PROBE_JSON_DEPTH, limits.PROBE_JSON_ITEMS)
+    if shape == "nested too deeply":
         raise _probe_failure(result, t("JSON이 너무 깊게 중첩되어 있습니다", "JSON nested too deeply"))
+    if shape:
+        raise _probe_failure(result, t("JSON 값이 너무 많습니다", "JSON with too many values"))
     try:
         raw = json.loads(result.stdout.decode("utf-8", "replace"))
     except (json.JSONDecodeError, RecursionError):
@@ -161,12 +156,17 @@ class EarlyTunnels:
     def __init__(self) -> None:
         self._channels: dict[int, NodeChannel] = {}
         self._lock = threading.Lock()
+        self.refused: list[int] = []  # closed when the grader tried, just before the probe
 
     def open(self, session: SshSession, port: int) -> None:
         try:
             channel = session.open_tunnel("127.0.0.1", port)
+        except ConnectionRefusedError:
+            with self._lock:
+                self.refused.append(port)  # the probe's socket table must not show it listening
+            return
         except (OSError, ConnectionError):
-            return  # nothing listens there (yet): the later probe says what is wrong
+            return  # forwarding off, a timeout: the later probes say what is wrong
         with self._lock:
             self._channels[port] = channel
 
@@ -208,8 +208,8 @@ def _ping(
             channel.close()
         facts.reachable, facts.reply, facts.version, facts.auth_used = (
             reply.ok,
-            reply.reply[: limits.EVIDENCE_CHARS],
-            reply.version[: limits.EVIDENCE_CHARS] if reply.version else None,
+            reply.reply,  # capped by the protocol reader; cut for display only after masking
+            reply.version,
             reply.auth_used,
         )
         facts.process_id = _int(reply.info.get("process_id"))
@@ -244,14 +244,12 @@ def _redis(
     early: EarlyTunnels,
 ) -> tuple[RedisFacts, RedisFacts | None]:
     """The node's own Redis, and the broker that broker_url names (one ping when they are the same)."""
-    parts = _url(resolved.value("celery", "broker_url"))
+    parts = kombu_url(resolved.value("celery", "broker_url"))
     local_port = _local_redis_port(facts, settings)
     broker = None
     if parts and parts.scheme in ("redis", "rediss"):
-        host, port = parts.hostname or "localhost", parts.port or 6379
-        password = unquote(parts.password) if parts.password else None
-        username = unquote(parts.username) if parts.username else None
-        broker = _ping(session, host, port, "broker_url", password, username, secrets, early)
+        host, port = parts.host or "localhost", parts.port or 6379
+        broker = _ping(session, host, port, "broker_url", parts.password, parts.username, secrets, early)
         if host in LOCAL_HOSTS and port == local_port:
             return broker, broker
     return _ping(session, "127.0.0.1", local_port, "process", None, None, secrets, early), broker
@@ -260,10 +258,10 @@ def _redis(
 def _mysql(
     session: SshSession, resolved: Resolved, settings: CourseSettings, secrets: set[str], early: EarlyTunnels
 ) -> tuple[MysqlFacts, str | None]:
-    parts = _url(resolved.value("database", "sql_alchemy_conn"))
+    parts = sqlalchemy_url(resolved.value("database", "sql_alchemy_conn"))
     is_mysql = bool(parts and parts.scheme.split("+")[0] == "mysql")
     if is_mysql and parts:
-        host, port, source = parts.hostname or "localhost", parts.port or 3306, "sql_alchemy_conn"
+        host, port, source = parts.host or "localhost", parts.port or 3306, "sql_alchemy_conn"
     else:
         host, port, source = "127.0.0.1", settings.ports.mysql, "default"
     facts = MysqlFacts(host=host, port=port, source=source)
@@ -274,16 +272,14 @@ def _mysql(
         channel = channel or session.open_tunnel(host, port)
         try:
             if not (is_mysql and parts):  # only the handshake: is a MySQL server there at all?
-                facts.server_version = protocols.mysql_greeting(channel).server_version[
-                    : limits.EVIDENCE_CHARS
-                ]
+                facts.server_version = protocols.mysql_greeting(channel).server_version
                 return facts, None
-            facts.login_user = unquote(parts.username or "")
-            facts.database = parts.path.lstrip("/").split("?")[0] or None
+            facts.login_user = parts.username or ""
+            facts.database = parts.database or None
             answer = protocols.mysql_session(
                 channel,
                 user=facts.login_user,
-                password=unquote(parts.password or ""),
+                password=parts.password or "",
                 database=facts.database,
                 champion_user=settings.champion.username,
                 timeout=timeout,
@@ -293,7 +289,7 @@ def _mysql(
     except (OSError, ConnectionError, ValueError) as exc:
         facts.greeting_error = redact(str(exc) or exc.__class__.__name__, secrets)
         return facts, None
-    facts.server_version = answer.server_version[: limits.EVIDENCE_CHARS]
+    facts.server_version = answer.server_version
     facts.server_hostname, facts.server_port = answer.server_hostname, answer.server_port
     facts.server_uptime, facts.client_port = answer.server_uptime, answer.client_port
     facts.login_error = redact(answer.login_error, secrets) if answer.login_error else None
@@ -491,7 +487,7 @@ def _login_v2(
 def _observe(raw: dict) -> tuple[Facts, Resolved]:
     try:
         return observe(raw)
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError):
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError, OverflowError):
         raise TargetError(
             "error",
             t(
@@ -525,6 +521,7 @@ def gather(session: SshSession, settings: CourseSettings) -> tuple[Facts, set[st
             _in_time(job, session, None)
         raw = run_probe(session)
         facts, resolved = _observe(raw)
+        facts.early_refused = sorted(early.refused)
         secrets = resolved.secrets() | {settings.champion.password}
         major = facts.airflow.major
         redis_job = pool.submit(_redis, session, facts, resolved, settings, secrets, early)

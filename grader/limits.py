@@ -12,13 +12,15 @@ from __future__ import annotations
 PROBE_OUTPUT_BYTES = 8 * 1024 * 1024  # stdout kept; more is "too large", never parsed
 PROBE_STDERR_BYTES = 64 * 1024
 PROBE_JSON_DEPTH = 32  # nesting of the probe's JSON (a real one is 4 deep)
+PROBE_JSON_ITEMS = 400_000  # values in the probe's JSON (the practice node's has about 9,000)
 PROCESSES = 5_000  # processes judged (a busy real node has a few hundred)
 SOCKETS = 20_000  # rows of the node's socket table
 DETAILS = 60  # processes whose environment and open files are read
 HISTORY_LINES = 200
 CONFIG_LINES = 20_000  # non-comment lines of one airflow.cfg (the generated one has ~350)
 INSTALLS = 200  # apache_airflow*.dist-info folders
-TEXT_FIELD_CHARS = 4_096  # one string field of the probe (a title, a path, a cfg line)
+TEXT_FIELD_CHARS = 4_096  # one string field of the probe as kept in the facts (after masking)
+SECRETS = 64  # passwords collected from command lines, history and environments
 
 # -- protocol replies through tunnels ---------------------------------------------------------
 TUNNEL_REPLY_BYTES = 4 * 1024 * 1024  # everything one tunnel may send back
@@ -42,4 +44,3 @@ EVIDENCE_CHARS = 300  # one piece of node text inside one evidence line
 
 # -- tying a reply to the node's own process -----------------------------------------------------
 UPTIME_SLACK_SECONDS = 30.0  # a service's uptime vs its process's age on the node
-CLOCK_SKEW_SECONDS = 300.0  # the node's clock vs the grader's (NTP keeps EC2 within a second)

@@ -107,9 +107,12 @@ def parse_os_release(text: str | None) -> dict[str, str]:
     return values
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, limit: int = limits.TEXT_FIELD_CHARS) -> str:
     """One string field of the probe, capped (a title, a path)."""
-    return str(value)[: limits.TEXT_FIELD_CHARS]
+    return str(value)[:limit]
+
+
+ARGV_CHARS = 65_536  # what the probe reads of one /proc/PID/cmdline: cut to TEXT_FIELD_CHARS after masking
 
 
 def build_processes(raw: dict[str, Any]) -> list[Proc]:
@@ -117,8 +120,8 @@ def build_processes(raw: dict[str, Any]) -> list[Proc]:
     users = {int(uid): _text(entry[0]) for uid, entry in raw.get("passwd", {}).items()}
     procs = []
     for p in raw.get("processes", [])[: limits.PROCESSES]:
-        argv = [_text(a) for a in (p.get("argv") or [])[:64]]
-        title = " ".join(argv)[: limits.TEXT_FIELD_CHARS] if argv else f"[{_text(p.get('comm', ''))}]"
+        argv = [_text(a, ARGV_CHARS) for a in (p.get("argv") or [])[:64]]
+        title = " ".join(argv)[:ARGV_CHARS] if argv else f"[{_text(p.get('comm', ''))}]"
         uid = int(p["uid"]) if p.get("uid") is not None else None
         procs.append(
             Proc(
@@ -332,17 +335,22 @@ def observe(raw: dict[str, Any]) -> tuple[Facts, Resolved]:
     # Passwords seen on the node join the known secrets, masked in every output (runner.clean,
     # Facts.save). The facts themselves are masked by pattern only: a password that equals a word
     # the checks read ("airflow") must not change a verdict.
-    for proc in procs:
-        resolved.seen |= command_line_secrets(proc.argv)
-    for line in raw.get("history") or []:
-        if isinstance(line, str):
-            resolved.seen |= shell_secrets(line)
-    for environment in environments.values():
-        resolved.seen |= env_secrets(environment)
+    # At most limits.SECRETS of them: a node that plants thousands would make every later mask slow.
+    found: list[set[str]] = [command_line_secrets(proc.argv) for proc in procs]
+    found += [
+        shell_secrets(line)
+        for line in (raw.get("history") or [])[-limits.HISTORY_LINES :]
+        if isinstance(line, str)
+    ]
+    found += [env_secrets(environment) for environment in environments.values()]
+    for secrets in found:
+        for secret in sorted(secrets):
+            if len(resolved.seen) < limits.SECRETS:
+                resolved.seen.add(secret)
     for proc in procs:  # a password typed on a command line stays on the node
         joined = bool(proc.argv) and proc.title == " ".join(proc.argv)
-        proc.argv = redact_argv(proc.argv)
-        proc.title = " ".join(proc.argv) if joined else redact(proc.title)
+        proc.argv = [a[: limits.TEXT_FIELD_CHARS] for a in redact_argv(proc.argv)]  # masked, then cut
+        proc.title = (" ".join(proc.argv) if joined else redact(proc.title))[: limits.TEXT_FIELD_CHARS]
     for (section, key), setting in resolved.settings.items():
         option = airflow.options.get(f"{section}.{key}")
         if option is not None and setting.value is not None:

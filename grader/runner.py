@@ -31,6 +31,7 @@ class TargetResult:
     seconds: float = 0.0
     stats: SessionStats = field(default_factory=SessionStats)
     secrets: set[str] = field(default_factory=set, repr=False)
+    host_key: str = ""  # SHA256 fingerprint: two trainees' rows answered by one machine share it
 
     @property
     def airflow_version(self) -> str | None:
@@ -81,6 +82,7 @@ class TargetResult:
             "score": self.score,
             "max_score": self.max_score,
             "graded_at": self.graded_at,
+            "host_key": self.host_key,
             "seconds": round(self.seconds, 3),
             "ssh": {
                 "connections": self.stats.connections,
@@ -120,10 +122,12 @@ def grade_target(
     started = time.monotonic()
     deadline = Deadline(timeout)
     stats = SessionStats()
+    host_key = ""
     secrets: set[str] = {settings.champion.password}
     try:
         with SshSession.connect(target, known_hosts, deadline) as session:
             stats = session.stats
+            host_key = session.host_key
             facts, secrets = gather(session, settings)
         result = judge_facts(target, facts, settings, only)
     except TargetError as exc:
@@ -138,6 +142,7 @@ def grade_target(
             ),
         )
     result.secrets = secrets
+    result.host_key = host_key
     result.seconds = time.monotonic() - started
     result.stats = stats
     return result

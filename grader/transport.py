@@ -369,6 +369,13 @@ class SshSession:
         self.close()
 
     @property
+    def host_key(self) -> str:
+        """The node's SSH host key fingerprint (SHA256, as `ssh-keygen -lf` prints it)."""
+        transport = self.client.get_transport()
+        key = transport.get_remote_server_key() if transport else None
+        return key.fingerprint if key is not None else ""
+
+    @property
     def cut_at_deadline(self) -> bool:
         """The node's deadline passed while the connection was open: it was closed then."""
         return bool(self._guard and self._guard.fired)

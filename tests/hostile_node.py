@@ -71,6 +71,8 @@ class Scenario:
     puts it in place of `NONCE_SLOT` (which recordings and `probe_with` dicts carry).
     `services`: tunnel handlers by destination port, or by (host, port) which wins; any other
     destination is refused as a closed port would be (or prohibited when `forwarding` is off).
+    `services_after_probe`: tunnels are refused until the probe has been asked for, as a node
+    that starts its fakes (or forwards) only when the grader's probe arrives.
     `banner`: raw bytes (or a handler given the raw socket) sent before the SSH version line;
     a handler that never returns is a server that never speaks SSH.
     """
@@ -83,6 +85,7 @@ class Scenario:
     version: str = "SSH-2.0-OpenSSH_8.7"
     forwarding: bool = True
     echo_nonce: bool = True
+    services_after_probe: bool = False  # refuse every tunnel until the probe exec has started
 
 
 @dataclass
@@ -163,7 +166,7 @@ class _Server(paramiko.ServerInterface):
         self.node.tunnels.append((host, port))
         if not self.scenario.forwarding:
             return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
-        if self._service(host, port) is None:
+        if self._service(host, port) is None or (self.scenario.services_after_probe and not self.node.execs):
             return paramiko.OPEN_FAILED_CONNECT_FAILED
         self.destinations[chanid] = (host, port)
         return paramiko.OPEN_SUCCEEDED

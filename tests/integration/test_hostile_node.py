@@ -247,6 +247,24 @@ def test_a_replayed_probe_forwarding_to_a_working_node_scores_nothing(practice_n
     assert {c["hint_id"] for c in run.result["checks"] if c["status"] == "fail"} == {"probe-not-live"}
 
 
+def test_a_replayed_probe_with_an_empty_socket_table_scores_nothing() -> None:
+    scenario = practice_scenario()
+    scenario.probe = probe_with(load_probe(), net=[])
+    scenario.services[6379] = forward_to("127.0.0.1", 6379)
+    run = grade_scenario(scenario)
+    assert run.result["score"] == 0, run.result
+
+
+def test_services_that_open_only_after_the_probe_score_nothing() -> None:
+    """A node that starts its fakes (or a forward) when the probe arrives: the grader found the ports
+    closed just before, yet the replayed probe says they listen."""
+    scenario = practice_scenario()
+    scenario.services_after_probe = True
+    run = grade_scenario(scenario)
+    assert run.result["score"] == 0, run.result
+    assert "닫혀 있었는데" in run.evidence("config.executor")
+
+
 # ---- the class goes on ------------------------------------------------------------------------------
 
 

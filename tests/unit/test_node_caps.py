@@ -189,8 +189,29 @@ def test_probe_text_fields_are_capped() -> None:
     assert len(facts.processes[0].title) <= limits.TEXT_FIELD_CHARS
 
 
-def test_deep_probe_json_is_a_verdict_not_a_crash() -> None:
-    from grader.gather import _json_depth
+def test_json_shape_is_judged_without_counting_brackets_in_strings() -> None:
+    from grader.protocols import json_shape_problem
 
-    assert _json_depth(json.dumps({"a": [[[[1]]]]}).encode()) == 5
-    assert _json_depth(b"[" * 10_000) > limits.PROBE_JSON_DEPTH
+    celery = json.dumps({"processes": [{"comm": "[celeryd: celer"} for _ in range(500)]}).encode()
+    assert json_shape_problem(celery, limits.PROBE_JSON_DEPTH, limits.PROBE_JSON_ITEMS) is None
+    assert json_shape_problem(json.dumps({"a": [[[[1]]]]}).encode(), 5, 100) is None
+    assert json_shape_problem(json.dumps({"a": [[[[1]]]]}).encode(), 4, 100) == "nested too deeply"
+    assert (
+        json_shape_problem(b"[" * 10_000 + b"]" * 10_000, limits.PROBE_JSON_DEPTH, 10**9)
+        == "nested too deeply"
+    )
+    assert (
+        json_shape_problem(b"[" + b"{}," * 500_000 + b"{}]", 32, limits.PROBE_JSON_ITEMS)
+        == "has too many values"
+    )
+
+
+def test_the_recorded_real_probe_is_far_inside_the_caps() -> None:
+    from pathlib import Path
+
+    from grader.protocols import json_shape_problem
+
+    raw = (
+        Path(__file__).resolve().parents[1] / "fixtures" / "probe" / "practice-2.11.2-raw.json"
+    ).read_bytes()
+    assert json_shape_problem(raw, 8, limits.PROBE_JSON_ITEMS // 20) is None

@@ -151,11 +151,30 @@ def test_web_socket_not_held_by_the_webserver(facts: Facts) -> None:
     assert v.status is Status.FAIL and "airflow webserver" in evidence(v)
 
 
-def test_no_socket_table_is_a_warning_with_its_reason(facts: Facts) -> None:
+def test_an_empty_socket_table_voids_every_check(facts: Facts) -> None:
+    """A live node's table holds at least the grader's own SSH connection."""
     facts.sockets = []
-    v = verdict(facts, "redis.running")
-    assert v.status is Status.WARN
-    assert "소켓 표를 읽지 못해" in evidence(v)
+    counted = [v for v in checks.judge(facts, SETTINGS) if v.status is not Status.NOT_APPLICABLE]
+    assert all(v.status is Status.FAIL and v.hint and v.hint.id == "probe-not-live" for v in counted)
+    assert "소켓 표가 비어 있습니다" in evidence(counted[0])
+
+
+def test_a_port_closed_before_the_probe_but_listening_in_it(facts: Facts) -> None:
+    """A node that opens its fake listeners only once the probe has run (or replays a probe)."""
+    facts.early_refused = [6379]
+    assert verdict(facts, "config.executor").status is Status.FAIL
+    facts.early_refused = [6390]  # closed, and the probe agrees: nothing to say
+    assert verdict(facts, "config.executor").status is Status.PASS
+
+
+def test_a_padded_socket_table_does_not_skip_the_live_check(facts: Facts) -> None:
+    from grader.facts import Socket
+    from grader.limits import SOCKETS
+
+    assert facts.redis is not None and facts.redis.client_port is not None
+    facts.redis.client_port += 1
+    facts.sockets += [Socket("established", "10.0.0.1", 1, "10.0.0.2", 2, 9) for _ in range(SOCKETS)]
+    assert verdict(facts, "config.executor").status is Status.FAIL
 
 
 # ---- the grader's own connections, opened before the probe ran ---------------------------------
