@@ -62,6 +62,11 @@ def config_unusable(facts: Facts) -> Outcome | None:
                 "Line {line} comes before the first section header ([core]).",
                 line=problem.line,
             ),
+            "encoding": t(
+                "{line}번째 줄에 UTF-8이 아닌 바이트가 있습니다. Airflow는 이런 파일로 시작하지 못합니다: 그 줄을 UTF-8로 다시 쓰세요.",
+                "Line {line} holds a byte that is not UTF-8; Airflow will not start with this file. Rewrite that line in UTF-8.",
+                line=problem.line,
+            ),
             "syntax": t(
                 "{line}번째 줄이 `키 = 값` 형식이 아닙니다 (vim에서 잘못 입력된 글자가 없는지 보세요).",
                 "Line {line} is not `key = value` (look for stray characters typed in vim).",
@@ -98,6 +103,41 @@ def config_unusable(facts: Facts) -> Outcome | None:
     return None
 
 
+def value_unreadable(label: str, option: Option | None, facts: Facts) -> Outcome | None:
+    """An option Airflow itself cannot read (a lone `%`, an unsplittable URL): it fails, saying why."""
+    if option is None or not option.error:
+        return None
+    if option.error.startswith("Interpolation"):
+        why = t(
+            "값에 `%`가 있는데 Airflow의 설정 읽기는 `%`를 특별하게 씁니다. 값 안의 `%`는 `%%`로 쓰세요 "
+            "(예: 비밀번호를 URL 인코딩한 `%40`은 `%%40`).",
+            "The value holds a `%`, which Airflow's config reader treats specially: write each `%` as `%%` "
+            "(e.g. a URL-encoded `%40` in a password becomes `%%40`).",
+        )
+    elif option.error == "ValueError":
+        why = t(
+            "Airflow가 이 URL을 나누지 못합니다(비밀번호의 `[`·`]` 등). 그런 글자는 URL 인코딩해서 쓰세요.",
+            "Airflow cannot split this URL (a `[` or `]` in the password?); URL-encode such characters.",
+        )
+    else:
+        why = t("Airflow가 이 값을 읽지 못합니다.", "Airflow cannot read this value.")
+    origin = _origin(option)
+    return Outcome(
+        Status.FAIL,
+        [
+            t(
+                "{label}: Airflow가 읽지 못하는 값 ({e}) ← {o}",
+                "{label}: a value Airflow cannot read ({e}) ← {o_en}",
+                label=label,
+                e=option.error,
+                o=origin.ko,
+                o_en=origin.en,
+            )
+        ],
+        Hint("cfg-value-unreadable", why),
+    )
+
+
 def _file_note(facts: Facts) -> list[Text]:
     airflow = facts.airflow
     notes = []
@@ -117,6 +157,8 @@ def executor(facts: Facts, settings: CourseSettings) -> Outcome:
     if (stop := config_unusable(facts)) is not None:
         return stop
     option = facts.airflow.option("core.executor")
+    if (unreadable := value_unreadable("executor", option, facts)) is not None:
+        return unreadable
     value = (option.value or "") if option else ""
     # A list (2.10+ multi-executor) runs tasks on its first entry by default; an entry may be
     # `alias:module.path.Class` or `module.path.Class` as well as the short name.
@@ -175,6 +217,8 @@ def metadata_db(facts: Facts, settings: CourseSettings) -> Outcome:
     if (stop := config_unusable(facts)) is not None:
         return stop
     option = facts.airflow.option("database.sql_alchemy_conn")
+    if (unreadable := value_unreadable("sql_alchemy_conn", option, facts)) is not None:
+        return unreadable
     value = (option.value or "") if option else ""
     scheme = value.split("://", 1)[0].lower()
     evidence = [*_file_note(facts), _line("sql_alchemy_conn", option, facts)]
@@ -271,6 +315,8 @@ def broker(facts: Facts, settings: CourseSettings) -> Outcome:
     if (stop := config_unusable(facts)) is not None:
         return stop
     option = facts.airflow.option("celery.broker_url")
+    if (unreadable := value_unreadable("broker_url", option, facts)) is not None:
+        return unreadable
     value = (option.value or "") if option else ""
     evidence = [*_file_note(facts), _line("broker_url", option, facts)]
     if not value.lower().startswith(("redis://", "rediss://")):
@@ -315,6 +361,8 @@ def result_backend(facts: Facts, settings: CourseSettings) -> Outcome:
     if (stop := config_unusable(facts)) is not None:
         return stop
     option = facts.airflow.option("celery.result_backend")
+    if (unreadable := value_unreadable("result_backend", option, facts)) is not None:
+        return unreadable
     value = (option.value or "") if option else ""
     evidence = [*_file_note(facts), _line("result_backend", option, facts)]
     if value.lower().startswith("db+mysql"):

@@ -67,6 +67,7 @@ class Option:
     value: str | None  # redacted
     origin: str  # env:NAME | file:[section] key (line N) | default | derived
     line: int | None = None
+    error: str | None = None  # why Airflow cannot read it (an exception's class name, never the value)
 
 
 @dataclass

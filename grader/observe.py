@@ -289,7 +289,9 @@ def build_airflow(
     facts.singular_auth_backend_ignored = cfg.singular_auth_backend_ignored(file_values)
     settings = cfg.resolve(file_values, lines, env, facts.major, home, owner_home)
     facts.options = {
-        f"{section}.{key}": Option(redact_url(s.value) if s.value is not None else None, s.origin, s.line)
+        f"{section}.{key}": Option(
+            redact_url(s.value) if s.value is not None else None, s.origin, s.line, s.error
+        )
         for (section, key), s in settings.items()
     }
     return facts, Resolved(settings)
