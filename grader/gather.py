@@ -505,8 +505,11 @@ def _in_time(job: Future, session: SshSession, late: object) -> object:
         return late
 
 
-def gather(session: SshSession, settings: CourseSettings) -> tuple[Facts, set[str]]:
-    """Probe, then the protocol probes in parallel; returns the facts and the secrets seen.
+def gather(
+    session: SshSession, settings: CourseSettings, secrets: set[str] | None = None
+) -> tuple[Facts, set[str]]:
+    """Probe, then the protocol probes in parallel; returns the facts and the secrets seen (also
+    added to `secrets` as they are found, so a grading cut short still masks them).
 
     Every wait ends at the node's deadline: a probe that has not answered by then is recorded as
     not answering in time (its checks judge that), and the others keep what they found."""
@@ -522,7 +525,8 @@ def gather(session: SshSession, settings: CourseSettings) -> tuple[Facts, set[st
         raw = run_probe(session)
         facts, resolved = _observe(raw)
         facts.early_refused = sorted(early.refused)
-        secrets = resolved.secrets() | {settings.champion.password}
+        secrets = secrets if secrets is not None else set()
+        secrets |= resolved.secrets() | {settings.champion.password}
         major = facts.airflow.major
         redis_job = pool.submit(_redis, session, facts, resolved, settings, secrets, early)
         mysql_job = pool.submit(_mysql, session, resolved, settings, secrets, early)

@@ -130,7 +130,7 @@ class CheckView:
             message = inert(r.clean(r.message.ko)) if r.message else ""
             return f"❓ {name}: {status}. {message}".strip()
         verdict = "모두 통과" if r.all_passed else "통과하지 못한 항목이 있습니다"
-        version = inert(r.airflow_version or "?")
+        version = inert(r.clean(r.airflow_version) if r.airflow_version else "?")
         return f"{name} (Airflow {version}): {verdict} — {r.score}/{r.max_score}점"
 
     def __str__(self) -> str:

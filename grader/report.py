@@ -78,7 +78,7 @@ def write_table(results: list[TargetResult], out: TextIO = sys.stdout, lang: str
                 console.print(rich_text("  ", result.clean(result.message.render(lang))))
             console.print()
             continue
-        version = result.airflow_version or "?"
+        version = result.clean(result.airflow_version) if result.airflow_version else "?"
         console.print(rich_text(head, "  Airflow ", version, f"  ({result.seconds:.2f}s)"))
         table = Table(show_lines=True, expand=False)
         table.add_column("", no_wrap=True)

@@ -128,7 +128,7 @@ def grade_target(
         with SshSession.connect(target, known_hosts, deadline) as session:
             stats = session.stats
             host_key = session.host_key
-            facts, secrets = gather(session, settings)
+            facts, secrets = gather(session, settings, secrets)
         result = judge_facts(target, facts, settings, only)
     except TargetError as exc:
         result = TargetResult(target, exc.status, _now(), message=exc.message)
