@@ -336,3 +336,83 @@ def test_node_text_from_a_hostile_node_is_inert_in_a_terminal(tmp_path: Path) ->
     text = shown.decode("utf-8")
     assert not FORBIDDEN.search(text)
     assert "PWNTITLE" in text and "\\x1b]0;PWNTITLE" in text  # the Redis error and the name, shown escaped
+
+
+# ---- no secret in any output file ---------------------------------------------------------------------
+
+
+def test_no_secret_reaches_any_output_of_a_real_run(tmp_path: Path) -> None:
+    """Passwords where trainees put them (a DB URL with an unencoded `/`, `?password=`, `mysql -p`,
+    `redis-cli -a`, MYSQL_PWD, `--conn-password`), graded by the real CLI alone and as a class:
+    JSON, table, saved facts, scoreboard, history, HTML and JUnit hold none of them."""
+    db, query, cli, rcli, env, conn = (
+        "db/Pw?x#1",
+        "qry-Secret-7",
+        "cliPw-3",
+        "rcliPw-4",
+        "envPw-5",
+        "connPw-6",
+    )
+    raw = load_probe()
+    for entry in raw["files"]:
+        entry["lines"] = [
+            [
+                n,
+                text.replace(
+                    "airflow:Bespin12!@127.0.0.1:3306/airflow", f"airflow:{db}@127.0.0.1:3306/airflow"
+                ),
+            ]
+            for n, text in entry["lines"]
+        ]
+        entry["lines"] = [
+            [n, text.replace("redis://localhost:6379/0", f"redis://localhost:6379/0?password={query}")]
+            for n, text in entry["lines"]
+        ]
+    raw["processes"] += [
+        {"pid": 90001, "ppid": 1, "uid": 1001, "state": "S", "elapsed": 5.0, "comm": "mysql",
+         "argv": ["mysql", "-uroot", f"-p{cli}"]},
+        {"pid": 90002, "ppid": 1, "uid": 1001, "state": "S", "elapsed": 5.0, "comm": "redis-cli",
+         "argv": ["redis-cli", "-a", rcli, "ping"]},
+        {"pid": 90003, "ppid": 1, "uid": 1001, "state": "S", "elapsed": 5.0, "comm": "bash",
+         "argv": ["bash", "-c", f"MYSQL_PWD={env} mysql -e 'select 1'"]},
+        {"pid": 90004, "ppid": 1, "uid": 1001, "state": "S", "elapsed": 5.0, "comm": "airflow",
+         "argv": ["airflow", "connections", "add", "x", "--conn-password", conn]},
+    ]  # fmt: skip
+    scenario = practice_scenario()
+    scenario.probe = raw
+    scenario.services[6379] = redis_fake(ping=f"-ERR wrong pass {db} {cli}\r\n".encode())
+    with hostile_node(scenario) as node:
+        single = measured_grade(node.grade_args(), "--save-facts", str(tmp_path / "facts.json"))
+        table = subprocess.run(
+            [str(GRADE), *node.grade_args(), "--timeout", str(TIMEOUT)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        roster = tmp_path / "roster.csv"
+        roster.write_text(
+            f"name,host,port,user,key\n김민수,{node.host},{node.port},{node.user},{node.key}\n",
+            encoding="utf-8",
+        )
+        outputs = ["--scoreboard", "board.csv", "--html", "report.html", "--junit", "junit.xml"]
+        outputs += ["--known-hosts", str(node.known_hosts), "--timeout", str(TIMEOUT)]
+        klass = subprocess.run(
+            [str(GRADE), "--roster", str(roster), *outputs],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+    assert single.result["status"] == "graded"
+    texts = {"json": single.stdout, "stderr": single.stderr + table.stderr + klass.stderr}
+    texts |= {"table": table.stdout, "class": klass.stdout}
+    texts |= {
+        f.name: f.read_text(encoding="utf-8-sig")
+        for f in tmp_path.iterdir()
+        if f.is_file() and f.name != "roster.csv"
+    }
+    assert {"facts.json", "board.csv", "report.html", "junit.xml"} <= set(texts)
+    assert any(name.endswith(".jsonl") for name in texts), sorted(texts)
+    for secret in (db, query, cli, rcli, env, conn, "Pw?x"):
+        leaked = [name for name, text in texts.items() if secret in text]
+        assert not leaked, f"{secret!r} in {leaked}"
