@@ -17,11 +17,13 @@ from collections.abc import Iterable
 from functools import cache
 from typing import TYPE_CHECKING, Any, TextIO
 
+from grader import limits
+
 if TYPE_CHECKING:  # rich is imported when a terminal report is written, not for HTML, CSV or JSON
     from rich.console import Console
     from rich.text import Text
 
-DISPLAY_CHARS = 2_000  # one shown field (a name, a message, one evidence line), escapes included
+DISPLAY_CHARS = limits.DISPLAY_CHARS
 ELLIPSIS = "…"
 
 # Shown escaped: C0 controls but the tab (line breaks too: node text never breaks the grader's

@@ -40,7 +40,8 @@ SCRYPT_MAX_R = 8
 SCRYPT_MAX_P = 1
 
 # -- what reaches a report ----------------------------------------------------------------------
-EVIDENCE_CHARS = 300  # one piece of node text inside one evidence line
+EVIDENCE_CHARS = 300  # a node's error detail inside one message (after masking)
+DISPLAY_CHARS = 2_000  # one shown field (a name, a message, one evidence line), escapes included
 
 # -- tying a reply to the node's own process -----------------------------------------------------
 UPTIME_SLACK_SECONDS = 30.0  # a service's uptime vs its process's age on the node

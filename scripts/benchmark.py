@@ -376,12 +376,26 @@ def print_table(figures: dict[str, Any]) -> None:
 HOSTILE_TIMEOUT = 10.0
 
 
+def _high_water_kb(pid: int) -> int:
+    """The process's peak resident memory so far (VmHWM; ru_maxrss would count the forking parent)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _measured(command: list[str], limit: float) -> tuple[float, float, float, str]:
     """Run one grader process: (wall s, CPU s, peak RSS MB, stdout)."""
     with tempfile.TemporaryFile("w+") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, text=True)
+        peak_kb = 0
         while True:
+            peak_kb = max(peak_kb, _high_water_kb(proc.pid))
             pid, _, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -392,7 +406,7 @@ def _measured(command: list[str], limit: float) -> tuple[float, float, float, st
             time.sleep(0.01)
         wall = time.perf_counter() - started
         out.seek(0)
-        return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.read()
+        return wall, usage.ru_utime + usage.ru_stime, peak_kb / 1024, out.read()
 
 
 def hostile_scenarios() -> dict[str, Any]:

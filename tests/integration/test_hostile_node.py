@@ -63,6 +63,18 @@ class Run:
         return " | ".join(self.check(check_id)["evidence"])
 
 
+def _high_water_kb(pid: int) -> int:
+    """The process's peak resident memory so far (VmHWM; ru_maxrss would count the forking parent)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def measured_grade(node_args: list[str], *extra: str, timeout: float = TIMEOUT) -> Run:
     """`grade --format json` as a child process, with its own wall time, CPU and peak memory."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -74,7 +86,9 @@ def measured_grade(node_args: list[str], *extra: str, timeout: float = TIMEOUT) 
             text=True,
         )
         deadline = started + timeout + 60  # only a grader bug gets here: then the test fails, not hangs
+        peak_kb = 0
         while True:
+            peak_kb = max(peak_kb, _high_water_kb(proc.pid))
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -95,7 +109,7 @@ def measured_grade(node_args: list[str], *extra: str, timeout: float = TIMEOUT) 
             f"no JSON result (exit {proc.returncode}, {wall:.1f}s):\n{stdout}\n{stderr}"
         ) from None
     cpu = usage.ru_utime + usage.ru_stime
-    return Run(proc.returncode, result, wall, cpu, usage.ru_maxrss / 1024, stdout, stderr)
+    return Run(proc.returncode, result, wall, cpu, peak_kb / 1024, stdout, stderr)
 
 
 def assert_bounded(run: Run, timeout: float = TIMEOUT) -> None:

@@ -137,11 +137,14 @@ def test_mysql_port_of_another_server(facts: Facts) -> None:
     assert verdict(facts, "mysql.running").status is Status.FAIL
 
 
-def test_health_with_an_unhealthy_metadatabase_fails(facts: Facts) -> None:
+def test_health_with_an_unhealthy_metadatabase_is_never_a_silent_pass(facts: Facts) -> None:
+    """The real webserver of a node whose MySQL is down: noted, counted once (under the DB checks)."""
     assert facts.web is not None and facts.web.health is not None
     facts.web.health["metadatabase"] = {"status": "unhealthy"}
     v = verdict(facts, "airflow.webserver")
-    assert v.status is Status.FAIL and "unhealthy" in evidence(v)
+    assert v.status is Status.WARN and "unhealthy" in evidence(v)
+    _drop_listener(facts, 8080)  # and from anything but the node's own webserver, it fails
+    assert verdict(facts, "airflow.webserver").status is Status.FAIL
 
 
 def test_web_socket_not_held_by_the_webserver(facts: Facts) -> None:
