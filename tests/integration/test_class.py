@@ -345,6 +345,12 @@ def test_airflow3_node_judged_like_the_guide(klass: dict, known_hosts: str) -> N
     assert any("/api/v2/monitor/health" in e for e in checks_by_id["airflow.webserver"]["evidence"])
     assert any("POST /auth/token" in e for e in checks_by_id["account.champion"]["evidence"])
     assert (result["score"], result["max_score"]) == (110, 110)
+    # Tied to the node's own processes in its own network and PID namespaces, and to this probe.
+    assert any("채점기의 연결" in e for e in checks_by_id["redis.running"]["evidence"])
+    assert any("채점기의 연결" in e for e in checks_by_id["mysql.running"]["evidence"])
+    assert any(
+        "airflow api-server 프로세스가 :8080" in e for e in checks_by_id["airflow.webserver"]["evidence"]
+    )
 
 
 def test_airflow3_screenshot_is_the_korean_home_page(klass: dict, tmp_path: Path) -> None:

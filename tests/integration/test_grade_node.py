@@ -46,6 +46,14 @@ def test_full_pass(node: PracticeNode) -> None:
     evidence = " ".join(" ".join(c["evidence"]) for c in result["checks"])
     assert "PONG" in evidence and "HTTP 200" in evidence and "mysql+pymysql://airflow:***@" in evidence
     assert_no_secrets(graded.stdout, graded.stderr)
+    # ...and every service's reply is tied to the node's own process and to this very probe.
+    ties = {
+        c["id"]: c["evidence"][-1]
+        for c in result["checks"]
+        if c["id"] in ("redis.running", "airflow.webserver")
+    }
+    assert "채점기의 연결" in ties["redis.running"] and "소켓 표" in ties["airflow.webserver"], ties
+    assert any("채점기의 연결" in e for e in graded.check("mysql.running")["evidence"])
 
 
 def test_table_is_korean_and_clean(node: PracticeNode) -> None:
