@@ -15,6 +15,9 @@ same functions work from plain Python: `use_node(...)`, `check("redis")`.
 from __future__ import annotations
 
 import html
+import os
+import platform
+import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +136,10 @@ class CheckView:
         version = inert(r.clean(r.airflow_version) if r.airflow_version else "?")
         return f"{name} (Airflow {version}): {verdict} — {r.score}/{r.max_score}점"
 
+    def advisories(self) -> list[str]:
+        """권고 사항 (not scored), as `grade` shows them, through the display gate."""
+        return [inert(self.result.clean(a.message.ko)) + f" [{a.id}]" for a in self.result.advisories]
+
     def __str__(self) -> str:
         lines = [self.headline()]
         for icon, check_id, title, evidence, hint in self.rows():
@@ -140,23 +147,33 @@ class CheckView:
             lines += [f"    · {e}" for e in evidence]
             if hint:
                 lines.append(f"    → {hint}")
+        if self.advisories():
+            lines.append("권고 사항 (점수에 넣지 않음):")
+            lines += [f"  ⚠ {a}" for a in self.advisories()]
         return "\n".join(lines)
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
         e = html.escape  # on text that `rows` and `headline` made inert
+        cell = 'style="text-align:left; vertical-align:top; word-break:keep-all; overflow-wrap:anywhere"'
         parts = [f"<p><b>{e(self.headline())}</b></p>"]
         if self.result.status == "graded":
             parts.append(
-                "<table><thead><tr><th></th><th>항목</th><th>근거</th><th>해결 방법</th></tr></thead><tbody>"
+                f'<table style="width:100%; table-layout:auto"><thead><tr><th {cell}></th><th {cell}>항목</th>'
+                f"<th {cell}>근거</th><th {cell}>해결 방법</th></tr></thead><tbody>"
             )
             for icon, check_id, title, evidence, hint in self.rows():
                 parts.append(
-                    f"<tr><td>{e(icon)}</td><td>{e(title)}<br><code>{e(check_id)}</code></td>"
-                    f"<td>{'<br>'.join(e(x) for x in evidence)}</td><td>{e(hint or '')}</td></tr>"
+                    f"<tr><td {cell}>{e(icon)}</td><td {cell}>{e(title)}<br><code>{e(check_id)}</code></td>"
+                    f"<td {cell}>{'<br>'.join(e(x) for x in evidence)}</td><td {cell}>{e(hint or '')}</td></tr>"
                 )
             parts.append("</tbody></table>")
+        if self.advisories():
+            items = "".join(f"<li>{e(a)}</li>" for a in self.advisories())
+            parts.append(
+                f'<p style="text-align:left"><b>권고 사항</b> (점수에 넣지 않음)</p><ul>{items}</ul>'
+            )
         return "".join(parts)
 
 
@@ -168,39 +185,108 @@ class CheckView:
 NODE_ENV = "AIRFLOW_COURSE_NODE"
 
 
-def _node_magic(line: str) -> str:
-    import argparse
-    import os
+NODE_USAGE = (
+    "%node 사용법: %node <내 노드의 주소> --key <키 파일> [--user ec2-user] [--port 22] "
+    "(예: %node ec2-13-124-0-1.ap-northeast-2.compute.amazonaws.com --key ~/.ssh/class.pem)"
+)
+NODE_OPTIONS = ("--key", "--user", "--port", "--name", "--config", "--known-hosts")
 
+
+def node_words(line: str) -> list[str]:
+    """The words of a `%node` line: quotes group words, backslashes stay (Windows paths)."""
+    lexer = shlex.shlex(line, posix=True)
+    lexer.whitespace_split = True
+    lexer.escape = ""  # `C:\Users\kim\.ssh\class.pem` keeps its backslashes
+    try:
+        return list(lexer)
+    except ValueError:  # an unclosed quote
+        raise NotebookError(f"따옴표가 닫히지 않았습니다. {NODE_USAGE}") from None
+
+
+def parse_node_line(line: str) -> dict[str, str | None]:
+    """`%node` arguments, checked with Korean messages (never argparse's English)."""
+    words = node_words(line)
+    if not words:
+        raise NotebookError(f"내 노드의 주소가 없습니다. {NODE_USAGE}")
+    found: dict[str, str | None] = {"host": None, **{o[2:].replace("-", "_"): None for o in NODE_OPTIONS}}
+    index = 0
+    while index < len(words):
+        word = words[index]
+        name, equals, value = word.partition("=")
+        if name in NODE_OPTIONS:
+            if not equals:
+                index += 1
+                if index >= len(words):
+                    raise NotebookError(f"{name} 뒤에 값이 없습니다. {NODE_USAGE}")
+                value = words[index]
+            found[name[2:].replace("-", "_")] = value
+        elif word.startswith("-"):
+            raise NotebookError(f"알 수 없는 옵션: {word}. {NODE_USAGE}")
+        elif found["host"] is None:
+            found["host"] = word
+        else:
+            raise NotebookError(f"주소가 두 개입니다({found['host']}, {word}). {NODE_USAGE}")
+        index += 1
+    if found["host"] is None:
+        raise NotebookError(f"내 노드의 주소가 없습니다. {NODE_USAGE}")
+    if found["port"] is not None and not (found["port"].isdigit() and 0 < int(found["port"]) < 65536):
+        raise NotebookError(f"--port는 1~65535의 숫자여야 합니다: {found['port']}")
+    return found
+
+
+_WINDOWS_PATH = re.compile(r"^(?P<drive>[A-Za-z]):[\\/](?P<rest>.*)$")
+
+
+def key_path(given: str) -> str:
+    """The key file as this machine sees it: `~` expanded; a Windows path mapped into WSL when the
+    notebook runs there (`C:\\Users\\kim\\.ssh\\a.pem` -> `/mnt/c/Users/kim/.ssh/a.pem`). Raises a
+    Korean NotebookError when there is no readable file (before any connection is tried)."""
+    path = os.path.expanduser(given)
+    windows = _WINDOWS_PATH.match(path)
+    if windows:
+        mounted = Path("/mnt") / windows["drive"].lower() / windows["rest"].replace("\\", "/")
+        if mounted.exists():
+            path = str(mounted)
+        else:
+            raise NotebookError(
+                f"키 파일이 없습니다: {given}. 이 노트북은 Windows가 아니라 {platform.node() or '다른 컴퓨터'}에서 "
+                "실행 중이므로 Windows의 경로는 쓸 수 없습니다. 키 파일을 Jupyter의 파일 브라우저로 이 서버의 홈에 "
+                "올리고(예: ~/.ssh/class.pem) 그 경로를 쓰세요."
+            )
+    candidate = Path(path)
+    if not candidate.exists():
+        raise NotebookError(
+            f"키 파일이 없습니다: {given}. EC2 키 페어를 만들 때 내려받은 .pem 파일의 경로를 쓰세요 "
+            "(예: --key ~/.ssh/class.pem)."
+        )
+    if not candidate.is_file():
+        raise NotebookError(f"키 파일이 아니라 폴더입니다: {given}")
+    if not os.access(candidate, os.R_OK):
+        raise NotebookError(f"키 파일을 읽을 수 없습니다(권한): {given}. `chmod 600 {path}`로 고치세요.")
+    return str(candidate)
+
+
+def _node_magic(line: str) -> str:
     preset = os.environ.get(NODE_ENV, "").strip()
     if preset:
         line = preset
-
-    parser = argparse.ArgumentParser(prog="%node", add_help=False, exit_on_error=False)
-    parser.add_argument("host")
-    parser.add_argument("--key")
-    parser.add_argument("--user")
-    parser.add_argument("--port", type=int)
-    parser.add_argument("--name")
-    parser.add_argument("--config")
-    parser.add_argument("--known-hosts")
-    try:
-        args = parser.parse_args(shlex.split(line))
-    except (argparse.ArgumentError, SystemExit, ValueError) as exc:
-        raise NotebookError(
-            f"%node 사용법: %node <주소> [--key 키.pem] [--user ec2-user] [--port 22] ({exc})"
-        ) from None
+    SESSION.target = None  # an empty or wrong %node forgets the previous node: no silent reuse
+    args = parse_node_line(line)
+    port = int(args["port"]) if args["port"] else None
+    key = key_path(args["key"]) if args["key"] else None
     target = use_node(
-        args.host,
-        key=args.key,
-        user=args.user,
-        port=args.port,
-        name=args.name,
-        config=args.config,
-        known_hosts=args.known_hosts,
+        args["host"] or "",
+        key=key,
+        user=args["user"],
+        port=port,
+        name=args["name"],
+        config=args["config"],
+        known_hosts=args["known_hosts"],
     )
     said = inert(f"내 노드: {target.user}@{target.hostname}:{target.port}") + (
-        inert(f" (키 {target.key})") if target.key else ""
+        inert(f" (키 {target.key})")
+        if target.key
+        else inert(" (키 없음: ssh-agent나 ~/.ssh/config의 키를 씁니다)")
     )
     return f"{said} — 환경 변수 {NODE_ENV}에 정해진 노드입니다" if preset else said
 

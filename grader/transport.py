@@ -640,6 +640,16 @@ def _handshake(
         raise _timeout(where, deadline) from None
     except (paramiko.SSHException, OSError, EOFError) as exc:
         text = str(exc)
+        if "No authentication methods" in text:  # no key given and none in ssh-agent/~/.ssh
+            raise TargetError(
+                "auth_failed",
+                t(
+                    "{user}@{where}: 쓸 SSH 키가 없습니다. --key로 EC2 키 페어의 .pem 파일을 알려 주세요.",
+                    "{user}@{where}: no SSH key to use. Give the EC2 key pair's .pem file with --key.",
+                    user=target.user,
+                    where=where,
+                ),
+            ) from None
         transport = client.get_transport()
         spoke_ssh = bool(transport and transport.remote_version)
         if deadline.expired and not spoke_ssh:

@@ -430,3 +430,18 @@ def test_no_secret_reaches_any_output_of_a_real_run(tmp_path: Path) -> None:
     for secret in (db, query, cli, rcli, env, conn, "Pw?x"):
         leaked = [name for name, text in texts.items() if secret in text]
         assert not leaked, f"{secret!r} in {leaked}"
+
+
+def test_no_key_at_all_is_said_in_korean(tmp_path: Path) -> None:
+    """No --key, no ssh-agent, no ~/.ssh keys: paramiko's English "No authentication methods
+    available" becomes a Korean line that says what to give."""
+    env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"} | {"HOME": str(tmp_path)}
+    with hostile_node(practice_scenario()) as node:
+        args = node.grade_args()
+        args = [a for i, a in enumerate(args) if a != "--key" and (i == 0 or args[i - 1] != "--key")]
+        done = subprocess.run(
+            [str(GRADE), *args, "--format", "json"], capture_output=True, text=True, env=env, timeout=60
+        )
+    result = json.loads(done.stdout)[0]
+    assert result["status"] == "auth_failed"
+    assert "쓸 SSH 키가 없습니다" in result["message"] and "--key" in result["message"]

@@ -46,7 +46,11 @@ def test_view_of_a_passing_node_in_text_and_html() -> None:
     assert "모두 통과" in text and "✅ Redis 실행 [redis.running]" in text
     assert "⚠️ MySQL 실행 [mysql.running]" in text and "→ 가이드 3.3" in text  # warn shows its note
     page = shown._repr_html_()
-    assert "<table>" in page and "redis.running" in page and "airflow.worker" not in page
+    assert "<table" in page and "redis.running" in page and "airflow.worker" not in page
+    assert "text-align:left" in page and "word-break:keep-all" in page  # readable at a notebook's width
+    # 권고 사항, as `grade` shows them (the text promises them).
+    assert "권고 사항" in text and "[db.mariadb]" in text and "[eol.airflow]" in text
+    assert "권고 사항" in page and "eol.airflow" in page
 
 
 def test_view_of_a_failing_check_shows_the_hint_and_escapes() -> None:
@@ -71,22 +75,89 @@ def test_view_of_an_unreachable_node() -> None:
     assert "<table>" not in shown._repr_html_()
 
 
-def test_check_before_node_and_bad_node_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_before_node_and_bad_node_lines(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(notebook, "SESSION", notebook.NodeSession())
     monkeypatch.delenv(notebook.NODE_ENV, raising=False)
     with pytest.raises(notebook.NotebookError, match="%node"):
         notebook.check("redis")
     with pytest.raises(notebook.NotebookError, match="사용법"):
         notebook._node_magic("")
-    said = notebook._node_magic("10.0.0.5 --key /k/me.pem --user ubuntu --port 2222")
-    assert said == "내 노드: ubuntu@10.0.0.5:2222 (키 /k/me.pem)"
+    key = tmp_path / "me.pem"
+    key.write_text("not a real key")
+    said = notebook._node_magic(f"10.0.0.5 --key {key} --user ubuntu --port 2222")
+    assert said == f"내 노드: ubuntu@10.0.0.5:2222 (키 {key})"
     assert notebook.SESSION.target is not None and notebook.SESSION.target.port == 2222
 
 
-def test_node_preset_by_environment_replaces_the_cell(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("", "주소가 없습니다"),
+        ("--key a.pem", "주소가 없습니다"),
+        ("h --port twenty", "--port는 1~65535"),
+        ("h --bogus 1", "알 수 없는 옵션: --bogus"),
+        ("h g", "주소가 두 개입니다"),
+        ("h --key", "--key 뒤에 값이 없습니다"),
+        ('h --key "unclosed', "따옴표가 닫히지 않았습니다"),
+        ("h --key /no/such/key.pem", "키 파일이 없습니다: /no/such/key.pem"),
+        ("h --key C:\\Users\\kim\\.ssh\\class.pem", "Windows의 경로는 쓸 수 없습니다"),
+    ],
+)
+def test_a_wrong_node_line_is_korean_and_forgets_the_previous_node(
+    line: str, says: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(notebook, "SESSION", notebook.NodeSession())
-    monkeypatch.setenv(notebook.NODE_ENV, "127.0.0.1 --port 2222 --key /k/practice")
+    monkeypatch.delenv(notebook.NODE_ENV, raising=False)
+    key = tmp_path / "ok.pem"
+    key.write_text("x")
+    notebook._node_magic(f"10.0.0.5 --key {key}")
+    with pytest.raises(notebook.NotebookError, match=says) as caught:
+        notebook._node_magic(line)
+    assert "usage" not in str(caught.value).lower() and "error" not in str(caught.value).lower()
+    assert notebook.SESSION.target is None  # %check now asks for a node instead of grading the old one
+    with pytest.raises(notebook.NotebookError, match="먼저 %node"):
+        notebook.check("redis")
+
+
+def test_key_paths_with_spaces_quotes_and_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(notebook, "SESSION", notebook.NodeSession())
+    monkeypatch.delenv(notebook.NODE_ENV, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "my keys").mkdir()
+    key = tmp_path / "my keys" / "class.pem"
+    key.write_text("x")
+    notebook._node_magic('h --key "~/my keys/class.pem"')
+    assert notebook.SESSION.target is not None and notebook.SESSION.target.key == str(key)
+    notebook._node_magic("h --key='~/my keys/class.pem'")
+    assert notebook.SESSION.target is not None and notebook.SESSION.target.key == str(key)
+
+
+def test_a_windows_key_path_is_found_under_wsl(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """On WSL the Windows drive is mounted at /mnt/c: the trainee's `C:\\...` path is found there."""
+    monkeypatch.setattr(notebook, "SESSION", notebook.NodeSession())
+    monkeypatch.delenv(notebook.NODE_ENV, raising=False)
+    real_path = notebook.Path
+
+    def mounted(*parts: object) -> Path:
+        first = str(parts[0]) if parts else ""
+        return real_path(str(tmp_path) + first, *parts[1:]) if first == "/mnt" else real_path(*parts)
+
+    monkeypatch.setattr(notebook, "Path", mounted)
+    (tmp_path / "mnt" / "c" / "Users" / "kim").mkdir(parents=True)
+    (tmp_path / "mnt" / "c" / "Users" / "kim" / "class.pem").write_text("x")
+    notebook._node_magic("h --key C:\\Users\\kim\\class.pem")
+    assert notebook.SESSION.target is not None
+    assert notebook.SESSION.target.key == str(tmp_path / "mnt" / "c" / "Users" / "kim" / "class.pem")
+
+
+def test_node_preset_by_environment_replaces_the_cell(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(notebook, "SESSION", notebook.NodeSession())
+    key = tmp_path / "practice"
+    key.write_text("x")
+    monkeypatch.setenv(notebook.NODE_ENV, f"127.0.0.1 --port 2222 --key {key}")
     said = notebook._node_magic("ec2-3-35-0-1.ap-northeast-2.compute.amazonaws.com --key ~/.ssh/me.pem")
-    assert said.startswith("내 노드: ec2-user@127.0.0.1:2222 (키 /k/practice)")
+    assert said.startswith(f"내 노드: ec2-user@127.0.0.1:2222 (키 {key})")
     assert notebook.NODE_ENV in said
     assert notebook.SESSION.target is not None and notebook.SESSION.target.hostname == "127.0.0.1"
