@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import shlex
 import shutil
 import statistics
@@ -376,39 +375,6 @@ def print_table(figures: dict[str, Any]) -> None:
 HOSTILE_TIMEOUT = 10.0
 
 
-def _high_water_kb(pid: int) -> int:
-    """The process's peak resident memory so far (VmHWM; ru_maxrss would count the forking parent)."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-def _measured(command: list[str], limit: float) -> tuple[float, float, float, str]:
-    """Run one grader process: (wall s, CPU s, peak RSS MB, stdout)."""
-    with tempfile.TemporaryFile("w+") as out:
-        started = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, text=True)
-        peak_kb = 0
-        while True:
-            peak_kb = max(peak_kb, _high_water_kb(proc.pid))
-            pid, _, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - started > limit:
-                proc.kill()
-                _, _, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.01)
-        wall = time.perf_counter() - started
-        out.seek(0)
-        return wall, usage.ru_utime + usage.ru_stime, peak_kb / 1024, out.read()
-
-
 def hostile_scenarios() -> dict[str, Any]:
     """The attacks of issue 9, as scripted nodes."""
     sys.path.insert(0, str(REPO_ROOT))
@@ -462,7 +428,8 @@ def bench_hostile(class_size: int) -> dict[str, Any]:
     for name, scenario in scenarios.items():
         with h.hostile_node(scenario) as node:
             command = [grade, *node.grade_args(), "--format", "json", "--timeout", str(HOSTILE_TIMEOUT)]
-            wall, cpu, peak, out = _measured(command, HOSTILE_TIMEOUT + 60)
+            done = h.run_measured(command, HOSTILE_TIMEOUT + 60)
+            wall, cpu, peak, out = done.wall, done.cpu, done.peak_mb, done.stdout
         try:
             report = json.loads(out)[0]
             verdict = f"{report['status']} {report['score']}/{report['max_score']}"
@@ -491,7 +458,8 @@ def bench_hostile(class_size: int) -> dict[str, Any]:
         board = Path(tmp) / "board.csv"
         command = [grade, "--roster", str(roster), "--scoreboard", str(board)]
         command += ["--known-hosts", str(Path(tmp) / "known_hosts"), "--timeout", str(HOSTILE_TIMEOUT)]
-        wall, cpu, peak, _ = _measured(command, HOSTILE_TIMEOUT + 120)
+        done = h.run_measured(command, HOSTILE_TIMEOUT + 120)
+        wall, cpu, peak = done.wall, done.cpu, done.peak_mb
         graded = board.read_text(encoding="utf-8-sig").count("\n") - 2 if board.exists() else 0
     figures["class"] = {
         "size": class_size,

@@ -764,6 +764,55 @@ def nested_json(depth: int, raw: Mapping[str, Any] | None = None, key: str = "pr
     return text.replace(json.dumps(marker).encode(), nesting)
 
 
+# ---- measuring the grader --------------------------------------------------------------------------
+
+
+@dataclass
+class Measured:
+    """One grader process as it ran against a node: exit code, output, wall time, CPU, peak memory."""
+
+    code: int
+    stdout: str
+    stderr: str
+    wall: float
+    cpu: float  # user + system seconds of the grader process
+    peak_mb: float  # its VmHWM (ru_maxrss would count the forking parent's pages)
+
+
+def _high_water_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def run_measured(command: Sequence[str], limit: float, **popen: Any) -> Measured:
+    """Run `command`, killed after `limit` seconds (only a grader bug gets there), and measure it."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.monotonic()
+        proc = subprocess.Popen(list(command), stdout=out, stderr=err, text=True, **popen)
+        peak_kb = 0
+        while True:
+            peak_kb = max(peak_kb, _high_water_kb(proc.pid))
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() - started > limit:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.01)
+        wall = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        code = os.waitstatus_to_exitcode(status)
+        return Measured(code, out.read(), err.read(), wall, usage.ru_utime + usage.ru_stime, peak_kb / 1024)
+
+
 # ---- a whole node ----------------------------------------------------------------------------
 
 

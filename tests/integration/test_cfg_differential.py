@@ -645,6 +645,7 @@ def _cases_json(cases: list[Case], base: dict[str, str], home: str) -> str:
     return json.dumps(
         {
             "home": home,
+            "watched": [list(pair) for pair in cfg.WATCHED],
             "cases": [
                 {"id": c.id, "cfg_b64": base64.b64encode(c.data).decode(), "env": base | c.env} for c in cases
             ],

@@ -9,7 +9,6 @@ import json
 import os
 import resource
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from tests.hostile_node import (
     process_chain,
     read_nonce,
     redis_fake,
+    run_measured,
     silent,
     trickle,
     with_nonce,
@@ -63,53 +63,17 @@ class Run:
         return " | ".join(self.check(check_id)["evidence"])
 
 
-def _high_water_kb(pid: int) -> int:
-    """The process's peak resident memory so far (VmHWM; ru_maxrss would count the forking parent)."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
 def measured_grade(node_args: list[str], *extra: str, timeout: float = TIMEOUT) -> Run:
     """`grade --format json` as a child process, with its own wall time, CPU and peak memory."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.monotonic()
-        proc = subprocess.Popen(
-            [str(GRADE), *node_args, "--format", "json", "--timeout", str(timeout), *extra],
-            stdout=out,
-            stderr=err,
-            text=True,
-        )
-        deadline = started + timeout + 60  # only a grader bug gets here: then the test fails, not hangs
-        peak_kb = 0
-        while True:
-            peak_kb = max(peak_kb, _high_water_kb(proc.pid))
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.02)
-        wall = time.monotonic() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
+    command = [str(GRADE), *node_args, "--format", "json", "--timeout", str(timeout), *extra]
+    done = run_measured(command, timeout + 60)
     try:
-        result = json.loads(stdout)[0]
+        result = json.loads(done.stdout)[0]
     except (json.JSONDecodeError, IndexError):
         raise AssertionError(
-            f"no JSON result (exit {proc.returncode}, {wall:.1f}s):\n{stdout}\n{stderr}"
+            f"no JSON result (exit {done.code}, {done.wall:.1f}s):\n{done.stdout}\n{done.stderr}"
         ) from None
-    cpu = usage.ru_utime + usage.ru_stime
-    return Run(proc.returncode, result, wall, cpu, peak_kb / 1024, stdout, stderr)
+    return Run(done.code, result, done.wall, done.cpu, done.peak_mb, done.stdout, done.stderr)
 
 
 def assert_bounded(run: Run, timeout: float = TIMEOUT) -> None:
