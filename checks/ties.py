@@ -148,6 +148,25 @@ def _live(
     )
 
 
+def _own_view(
+    facts: Facts, what: str, own_port: int | None, port: int, opened_early: bool, client_port: int | None
+) -> TieResult | None:
+    """The server's own view of itself: the port it says it serves, and the grader's connection
+    it says it sees (which the probe's socket table must hold)."""
+    if own_port is not None and own_port != port:
+        return TieResult(
+            Tie.CONTRADICTED,
+            t(
+                "응답한 {what}는 자기 포트가 {own}라고 합니다 (접속한 포트 {port})",
+                "The answering {what} says its port is {own} (connected to {port})",
+                what=what,
+                own=own_port,
+                port=port,
+            ),
+        )
+    return _live(facts, opened_early, client_port, port, what)
+
+
 def _version_at_least(version: str | None, wanted: tuple[int, int]) -> bool:
     numbers = [int(n) for n in (version or "").split(".")[:2] if n.isdigit()]
     return len(numbers) == 2 and tuple(numbers) >= wanted
@@ -222,19 +241,11 @@ def redis_tie(facts: Facts, procs: list[Proc]) -> TieResult:
                 pids=", ".join(str(p.pid) for p in procs[:5]),
             ),
         )
-    if redis.tcp_port is not None and redis.tcp_port != redis.port:
-        return TieResult(
-            Tie.CONTRADICTED,
-            t(
-                "응답한 Redis는 자기 포트가 {own}라고 합니다 (접속한 포트 {port})",
-                "The answering Redis says its port is {own} (connected to {port})",
-                own=redis.tcp_port,
-                port=redis.port,
-            ),
-        )
-    live = _live(facts, redis.opened_before_probe, redis.client_port, redis.port, "Redis")
-    if live is not None:
-        return live
+    own_view = _own_view(
+        facts, "Redis", redis.tcp_port, redis.port, redis.opened_before_probe, redis.client_port
+    )
+    if own_view is not None:
+        return own_view
     if redis.uptime is not None and not _uptime_matches(redis.uptime, same):
         return TieResult(
             Tie.CONTRADICTED,
@@ -287,19 +298,11 @@ def mysql_tie(facts: Facts, procs: list[Proc]) -> TieResult:
     socket_problem = _socket_owner(facts, mysql.port, procs, "mysqld")
     if socket_problem is not None:
         return socket_problem
-    if mysql.server_port is not None and mysql.server_port != mysql.port:
-        return TieResult(
-            Tie.CONTRADICTED,
-            t(
-                "응답한 MySQL은 자기 포트(@@port)가 {own}라고 합니다 (접속한 포트 {port})",
-                "The answering MySQL says its port (@@port) is {own} (connected to {port})",
-                own=mysql.server_port,
-                port=mysql.port,
-            ),
-        )
-    live = _live(facts, mysql.opened_before_probe, mysql.client_port, mysql.port, "MySQL")
-    if live is not None:
-        return live
+    own_view = _own_view(
+        facts, "MySQL", mysql.server_port, mysql.port, mysql.opened_before_probe, mysql.client_port
+    )
+    if own_view is not None:
+        return own_view
     answered = mysql.login_error is None and mysql.query_error is None and mysql.tables_present is not None
     if answered and (mysql.server_port is None or (mysql.opened_before_probe and mysql.client_port is None)):
         return TieResult(
