@@ -148,6 +148,18 @@ def _live(
     )
 
 
+def _on_this_node(
+    facts: Facts, host: str, port: int, procs: list[Proc], service: str, program: str
+) -> TieResult | None:
+    """A service reached on the node's loopback, listening with a socket of the process found."""
+    if not _is_local(host):
+        return TieResult(
+            Tie.UNKNOWN,
+            t("{host}는 이 노드 밖의 {s}입니다", "{host} is a {s} outside this node", host=host, s=service),
+        )
+    return _socket_owner(facts, port, procs, program)
+
+
 def _own_view(
     facts: Facts, what: str, own_port: int | None, port: int, opened_early: bool, client_port: int | None
 ) -> TieResult | None:
@@ -214,14 +226,9 @@ def redis_tie(facts: Facts, procs: list[Proc]) -> TieResult:
     """The node's Redis answered PONG: is it the redis-server process the grader found?"""
     redis = facts.redis
     assert redis is not None
-    if not _is_local(redis.host):
-        return TieResult(
-            Tie.UNKNOWN,
-            t("{host}는 이 노드 밖의 Redis입니다", "{host} is a Redis outside this node", host=redis.host),
-        )
-    socket_problem = _socket_owner(facts, redis.port, procs, "redis-server")
-    if socket_problem is not None:
-        return socket_problem
+    where = _on_this_node(facts, redis.host, redis.port, procs, "Redis", "redis-server")
+    if where is not None:
+        return where
     if redis.process_id is None:
         return TieResult(
             Tie.CONTRADICTED,
@@ -290,14 +297,9 @@ def mysql_tie(facts: Facts, procs: list[Proc]) -> TieResult:
     """The node's MySQL answered: is it the mysqld/mariadbd process the grader found?"""
     mysql = facts.mysql
     assert mysql is not None
-    if not _is_local(mysql.host):
-        return TieResult(
-            Tie.UNKNOWN,
-            t("{host}는 이 노드 밖의 MySQL입니다", "{host} is a MySQL outside this node", host=mysql.host),
-        )
-    socket_problem = _socket_owner(facts, mysql.port, procs, "mysqld")
-    if socket_problem is not None:
-        return socket_problem
+    where = _on_this_node(facts, mysql.host, mysql.port, procs, "MySQL", "mysqld")
+    if where is not None:
+        return where
     own_view = _own_view(
         facts, "MySQL", mysql.server_port, mysql.port, mysql.opened_before_probe, mysql.client_port
     )
