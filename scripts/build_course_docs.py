@@ -30,6 +30,8 @@ STUB = "# 여기에 답을 쓰세요"
 # The docs pages of the site, in the order of its index.
 DOC_PAGES = (
     ("course.ko.md", "교재 읽기용 (노트북 전체를 한 페이지로)"),
+    ("setup.ko.md", "연수생 준비 (실행 환경, EC2 키, 보안 그룹, 비용, 정리)"),
+    ("glossary.ko.md", "용어집"),
     ("assignment-template.ko.md", "과제 1 문서 템플릿"),
     ("troubleshooting.ko.md", "문제 해결 (채점 결과의 해결 방법)"),
     ("grader.ko.md", "챔피언 안내: 채점기와 nbgrader 운영"),

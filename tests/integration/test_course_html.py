@@ -29,7 +29,7 @@ def test_every_page_and_local_link_exists(site: Path) -> None:
     pages = sorted(site.rglob("*.html"))
     names = {p.relative_to(site).as_posix() for p in pages}
     assert {"index.html", "notebooks/03_single_node.html", "docs/troubleshooting.ko.html"} <= names
-    assert len(pages) == 9
+    assert len(pages) == 11
     for page in pages:
         text = page.read_text(encoding="utf-8")
         assert not re.search(r'<script[^>]+src="https?://', text), page  # opens offline
