@@ -301,6 +301,11 @@ def load_ipython_extension(ipython) -> None:  # type: ignore[no-untyped-def]
             print(f"❌ {exc}")
 
     def check_magic(line: str):  # type: ignore[no-untyped-def]
+        if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+            # The champion's `grade` scores the node; autograde on the grading machine must not SSH
+            # to trainees' instances (which may be stopped by then) with their key paths.
+            print("ℹ️ 자동 채점 중에는 노드를 점검하지 않습니다 (노드 점수는 챔피언의 grade가 매깁니다)")
+            return None
         try:
             return check(*shlex.split(line))
         except NotebookError as exc:

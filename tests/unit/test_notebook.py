@@ -161,3 +161,17 @@ def test_node_preset_by_environment_replaces_the_cell(
     assert said.startswith(f"내 노드: ec2-user@127.0.0.1:2222 (키 {key})")
     assert notebook.NODE_ENV in said
     assert notebook.SESSION.target is not None and notebook.SESSION.target.hostname == "127.0.0.1"
+
+
+def test_check_cells_do_not_ssh_while_nbgrader_autogrades(monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    registered = {}
+
+    class Shell:
+        def register_magic_function(self, function, kind, name):  # type: ignore[no-untyped-def]
+            registered[name] = function
+
+    notebook.load_ipython_extension(Shell())
+    monkeypatch.setattr(notebook, "check", lambda *words: pytest.fail("autograde must not grade the node"))
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert registered["check"]("all") is None
+    assert "자동 채점 중에는" in capsys.readouterr().out
