@@ -4,6 +4,7 @@ scheduler, Celery worker."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from checks import processes as P
 from checks.model import Hint, Outcome, Status
@@ -209,21 +210,52 @@ def _health_component(facts: Facts, name: str) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
+# Airflow calls a component healthy when its heartbeat is within seconds (30 by default) of the
+# node's clock; a "healthy" whose heartbeat is far from the probe's own time is a canned reply.
+HEARTBEAT_SLACK_SECONDS = 600.0
+
+
+def _heartbeat_age(value: object, facts: Facts) -> float | None:
+    """Seconds between a health heartbeat and the probe's time on the node; None if unreadable."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        beat = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        now = datetime.fromisoformat(facts.collected_at)
+    except ValueError:
+        return None
+    if beat.tzinfo is None:
+        beat = beat.replace(tzinfo=UTC)
+    return abs((now - beat).total_seconds())
+
+
 def _health_heartbeat(facts: Facts, name: str) -> tuple[bool | None, Text | None]:
-    """Whether the webserver's (3.x: api-server's) health says `name` is healthy, and that as evidence."""
+    """Whether the webserver's (3.x: api-server's) health says `name` is healthy, with a heartbeat
+    of the node's present time, and that as evidence."""
     component = _health_component(facts, name)
     if component is None:
         return None, None
     server = "api-server" if facts.airflow.major >= 3 else "웹서버"
-    return component.get("status") == "healthy", t(
+    beat = component.get(f"latest_{name}_heartbeat")
+    healthy = component.get("status") == "healthy"
+    age = _heartbeat_age(beat, facts)
+    seen = t(
         "{server} health: {name} {s} (마지막 heartbeat {hb})",
         "{server_en} health: {name} {s} (last heartbeat {hb})",
         server=server,
         server_en="api-server" if facts.airflow.major >= 3 else "Webserver",
         name=name,
-        s=component.get("status"),
-        hb=component.get(f"latest_{name}_heartbeat"),
+        s=str(component.get("status"))[:40],
+        hb=str(beat)[:40],
     )
+    if healthy and (age is None or age > HEARTBEAT_SLACK_SECONDS):
+        return False, t(
+            "{seen} — 그런데 그 heartbeat가 노드의 지금 시각과 맞지 않습니다 (읽을 수 없거나 10분 넘게 차이)",
+            "{seen_en}, but that heartbeat is not the node's present time (unreadable or over 10 minutes off)",
+            seen=seen.ko,
+            seen_en=seen.en,
+        )
+    return healthy, seen
 
 
 def webserver(facts: Facts, settings: CourseSettings) -> Outcome:

@@ -21,6 +21,7 @@ from grader.i18n import Text, t
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 # Listening addresses a connection to 127.0.0.1 reaches.
 LOOPBACK_REACHABLE = ("127.0.0.1", "0.0.0.0", "::", "::ffff:127.0.0.1")
+LOOPBACK6_REACHABLE = ("::1", "::")  # ... and to ::1
 
 
 class Tie(Enum):
@@ -65,10 +66,12 @@ def _socket_owner(facts: Facts, port: int, procs: list[Proc], what: str) -> TieR
                 what=what,
             ),
         )
-    held = {s.inode for s in sockets if any(facts.holds_socket(p.pid, s.inode) for p in procs)}
-    if held:
+    # Sets, built once: a node may list 5,000 service processes and 20,000 listening rows.
+    open_sockets = {d.pid: set(d.socket_inodes) for d in facts.details}
+    readable = [p for p in procs if open_sockets.get(p.pid)]
+    held_by_service = set().union(*(open_sockets[p.pid] for p in readable))
+    if any(s.inode in held_by_service for s in sockets):
         return None
-    readable = [p for p in procs if facts.detail(p.pid) and facts.detail(p.pid).socket_inodes]  # type: ignore[union-attr]
     if readable:
         return TieResult(
             Tie.CONTRADICTED,
@@ -197,16 +200,18 @@ def probe_not_live(facts: Facts) -> TieResult | None:
                 "The probe's socket table is empty; a live node's holds at least the grader's own SSH connection",
             ),
         )
-    for port in facts.early_refused:
-        listening = [s for s in facts.listening(port) if s.local_ip in LOOPBACK_REACHABLE]
-        if listening:
+    closed = [("127.0.0.1", port, LOOPBACK_REACHABLE) for port in facts.early_refused]
+    closed += [("::1", port, LOOPBACK6_REACHABLE) for port in facts.early_refused6]
+    for host, port, reachable in closed:
+        if any(s.local_ip in reachable for s in facts.listening(port)):
             return TieResult(
                 Tie.CONTRADICTED,
                 t(
-                    "점검 직전에 채점기가 127.0.0.1:{port}에 연결하려 했을 때는 닫혀 있었는데, 노드 점검 결과는 그 포트가 "
+                    "점검 직전에 채점기가 {host}:{port}에 연결하려 했을 때는 닫혀 있었는데, 노드 점검 결과는 그 포트가 "
                     "열려(LISTEN) 있다고 합니다. 점검 결과가 이 노드의 지금 상태가 아닙니다",
-                    "Just before the probe, 127.0.0.1:{port} refused the grader's connection, yet the probe says "
+                    "Just before the probe, {host}:{port} refused the grader's connection, yet the probe says "
                     "it is listening: the probe is not this node's present state",
+                    host=f"[{host}]" if ":" in host else host,
                     port=port,
                 ),
             )
@@ -264,7 +269,7 @@ def redis_tie(facts: Facts, procs: list[Proc]) -> TieResult:
                 age=same[0].elapsed,
             ),
         )
-    if redis.opened_before_probe and redis.client_port is None and _version_at_least(redis.version, (6, 2)):
+    if redis.client_port is None and _version_at_least(redis.version, (6, 2)):
         return TieResult(
             Tie.CONTRADICTED,
             t(
@@ -273,7 +278,7 @@ def redis_tie(facts: Facts, procs: list[Proc]) -> TieResult:
                 v=redis.version,
             ),
         )
-    if redis.opened_before_probe and redis.client_port is None and facts.sockets:
+    if redis.client_port is None:
         return TieResult(
             Tie.UNKNOWN,
             t(
@@ -282,6 +287,8 @@ def redis_tie(facts: Facts, procs: list[Proc]) -> TieResult:
                 "with the node's socket table",
             ),
         )
+    if not redis.opened_before_probe:
+        return _not_early("Redis", redis.port)
     return TieResult(
         Tie.TIED,
         t(
@@ -289,6 +296,22 @@ def redis_tie(facts: Facts, procs: list[Proc]) -> TieResult:
             "The reply is from this node's redis-server (pid {pid}) on :{port} (socket table, the grader's connection, INFO process_id and uptime)",
             pid=same[0].pid,
             port=redis.port,
+        ),
+    )
+
+
+def _not_early(what: str, port: int) -> TieResult:
+    """A service on a port the grader could not connect to before the probe ran (not the course's
+    port, or closed then): its reply and the probe were not matched with each other."""
+    return TieResult(
+        Tie.UNKNOWN,
+        t(
+            ":{port}는 과정 설정의 포트가 아니어서 점검 전에 채점기의 연결을 열어 두지 못했습니다. {what} 응답을 노드의 "
+            "프로세스와는 맞춰 보았지만, 점검 결과가 지금 이 노드의 것인지는 확인하지 못했습니다",
+            ":{port} is not the course's port, so no grader connection was open before the probe: the {what} "
+            "reply was matched with the node's process, but not the probe with the live node",
+            port=port,
+            what=what,
         ),
     )
 
@@ -324,9 +347,11 @@ def mysql_tie(facts: Facts, procs: list[Proc]) -> TieResult:
                 up=mysql.server_uptime,
             ),
         )
+    if answered and not mysql.opened_before_probe:
+        return _not_early("MySQL", mysql.port)
     how = (
         t("소켓 표, 채점기의 연결, @@port·Uptime", "socket table, the grader's connection, @@port and Uptime")
-        if mysql.server_uptime is not None
+        if answered
         else t("소켓 표", "socket table")
     )
     return TieResult(

@@ -206,7 +206,8 @@ class Facts:
     mysql: MysqlFacts | None = None
     web: WebFacts | None = None
     problems: list[str] = field(default_factory=list)
-    early_refused: list[int] = field(default_factory=list)  # loopback ports closed just before the probe
+    early_refused: list[int] = field(default_factory=list)  # 127.0.0.1 ports closed just before the probe
+    early_refused6: list[int] = field(default_factory=list)  # the same on ::1
     schema: int = SCHEMA
 
     def listening(self, port: int) -> list[Socket]:

@@ -153,29 +153,31 @@ class EarlyTunnels:
     PROCESSLIST). A recorded or made-up probe cannot know that port: this ties the probe's
     socket table and the service's reply to one live node."""
 
-    def __init__(self) -> None:
-        self._channels: dict[int, NodeChannel] = {}
-        self._lock = threading.Lock()
-        self.refused: list[int] = []  # closed when the grader tried, just before the probe
+    HOSTS = ("127.0.0.1", "::1")  # both loopbacks: a fake listening on ::1 alone is no way around
 
-    def open(self, session: SshSession, port: int) -> None:
+    def __init__(self) -> None:
+        self._channels: dict[tuple[str, int], NodeChannel] = {}
+        self._lock = threading.Lock()
+        self.refused: list[tuple[str, int]] = []  # closed when the grader tried, just before the probe
+
+    def open(self, session: SshSession, host: str, port: int) -> None:
         try:
-            channel = session.open_tunnel("127.0.0.1", port)
+            channel = session.open_tunnel(host, port)
         except ConnectionRefusedError:
             with self._lock:
-                self.refused.append(port)  # the probe's socket table must not show it listening
+                self.refused.append((host, port))  # the probe's socket table must not show it listening
             return
         except (OSError, ConnectionError):
             return  # forwarding off, a timeout: the later probes say what is wrong
         with self._lock:
-            self._channels[port] = channel
+            self._channels[(host, port)] = channel
 
     def take(self, host: str, port: int) -> NodeChannel | None:
         """The early channel to host:port (the node's own loopback), once; None if there is none."""
         if host not in LOCAL_HOSTS:
             return None
         with self._lock:
-            channel = self._channels.pop(port, None)
+            channel = self._channels.pop(("::1" if host == "::1" else "127.0.0.1", port), None)
         if channel is not None:
             channel.rearm()
         return channel
@@ -514,17 +516,20 @@ def gather(
     Every wait ends at the node's deadline: a probe that has not answered by then is recorded as
     not answering in time (its checks judge that), and the others keep what they found."""
     late = f"no answer before the node's deadline ({session.deadline.seconds:.0f}s)"
-    pool = ThreadPoolExecutor(max_workers=3)
+    pool = ThreadPoolExecutor(max_workers=4)
     early = EarlyTunnels()
     try:
         opening = [
-            pool.submit(early.open, session, port) for port in {settings.ports.redis, settings.ports.mysql}
+            pool.submit(early.open, session, host, port)
+            for host in EarlyTunnels.HOSTS
+            for port in (settings.ports.redis, settings.ports.mysql)
         ]
         for job in opening:  # connected on the node before the probe starts (one round trip)
             _in_time(job, session, None)
         raw = run_probe(session)
         facts, resolved = _observe(raw)
-        facts.early_refused = sorted(early.refused)
+        facts.early_refused = sorted(port for host, port in early.refused if host == "127.0.0.1")
+        facts.early_refused6 = sorted(port for host, port in early.refused if host == "::1")
         secrets = secrets if secrets is not None else set()
         secrets |= resolved.secrets() | {settings.champion.password}
         major = facts.airflow.major

@@ -237,3 +237,57 @@ def test_an_old_redis_without_client_info_is_a_warning(facts: Facts) -> None:
     facts.redis.client_port, facts.redis.version = None, "5.0.3"
     v = verdict(facts, "redis.running")
     assert v.status is Status.WARN and v.points == v.max_points
+
+
+# ---- second red-team pass -----------------------------------------------------------------------
+
+
+def test_a_fake_on_ipv6_loopback_opened_after_the_probe(facts: Facts) -> None:
+    """Fakes listening on ::1 only, started after the probe: ::1 refused the grader just before."""
+    from grader.facts import Socket
+
+    facts.early_refused6 = [6379]
+    facts.sockets.append(Socket("listen", "::1", 6379, "::", 0, 424242, 1001))
+    assert verdict(facts, "config.executor").status is Status.FAIL
+    assert "[::1]:6379" in evidence(verdict(facts, "config.executor"))
+
+
+def test_a_service_without_an_early_connection_is_never_a_silent_pass(facts: Facts) -> None:
+    assert facts.redis is not None
+    facts.redis.opened_before_probe = False
+    v = verdict(facts, "redis.running")
+    assert v.status is Status.WARN and "점검 전에 채점기의 연결을 열어 두지 못했습니다" in evidence(v)
+    assert "채점기의 연결, INFO" not in evidence(v)  # no claim of a check that was not made
+
+
+def test_a_healthy_scheduler_with_a_heartbeat_of_another_time(facts: Facts) -> None:
+    assert facts.web is not None and facts.web.health is not None
+    for beat in ("9999-01-01T00:00:00+00:00", "1e308", "NaN", "2020-01-01T00:00:00+00:00"):
+        facts.web.health["scheduler"]["latest_scheduler_heartbeat"] = beat
+        facts.mysql = None  # no second opinion from the metadata DB
+        v = verdict(facts, "airflow.scheduler")
+        assert v.status is not Status.PASS, beat
+        assert "지금 시각과 맞지 않습니다" in evidence(v)
+
+
+def test_thousands_of_listeners_and_service_processes_are_judged(facts: Facts) -> None:
+    """20,000 LISTEN rows and 5,000 'redis-server' processes: sets, not a product (was ~37 s CPU)."""
+    from grader.facts import Proc, Socket
+
+    facts.sockets += [
+        Socket("listen", "127.0.0.1", 6379, "0.0.0.0", 0, 500_000 + i, 105) for i in range(20_000)
+    ]
+    facts.processes += [
+        Proc(
+            300_000 + i,
+            1,
+            105,
+            "redis",
+            "S",
+            10.0,
+            "redis-server 127.0.0.1:6379",
+            ["redis-server 127.0.0.1:6379"],
+        )
+        for i in range(5_000)
+    ]
+    assert verdict(facts, "redis.running").status in (Status.PASS, Status.FAIL, Status.WARN)
