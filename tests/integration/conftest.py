@@ -172,11 +172,13 @@ class PracticeNode:
         return proc.stdout
 
     def wait_healthy(self, seconds: float = 120) -> None:
-        """Wait until a grade passes every check again (after a restore)."""
+        """Wait until a grade passes every check again (after a restore), the champion's login on
+        the webserver included (a warming webserver passes the account check on the stored hash)."""
         deadline = time.monotonic() + seconds
         while True:
             graded = self.grade()
-            if not graded.not_passed:
+            logged_in = any("로그인 성공" in e for e in graded.check("account.champion")["evidence"])
+            if not graded.not_passed and logged_in:
                 return
             if time.monotonic() > deadline:
                 raise AssertionError(f"node did not recover:\n{graded.explain()}")
