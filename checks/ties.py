@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from grader import limits
-from grader.facts import Facts, Proc, Socket
+from grader.facts import Facts, Proc
 from grader.i18n import Text, t
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
@@ -36,10 +36,6 @@ class TieResult:
     evidence: Text
 
 
-def _listening(facts: Facts, port: int) -> list[Socket]:
-    return facts.listening(port)
-
-
 def _socket_owner(facts: Facts, port: int, procs: list[Proc], what: str) -> TieResult | None:
     """The node listens on `port` with a socket of one of `procs` (by open socket, else by user).
 
@@ -53,7 +49,7 @@ def _socket_owner(facts: Facts, port: int, procs: list[Proc], what: str) -> TieR
                 what=what,
             ),
         )
-    sockets = _listening(facts, port)
+    sockets = facts.listening(port)
     if not sockets:
         return TieResult(
             Tie.CONTRADICTED,
@@ -128,12 +124,7 @@ def _live(
     if not opened_early or client_port is None:
         return None
     held = {inode for d in facts.details for inode in d.socket_inodes}
-    rows = [
-        s
-        for s in facts.sockets
-        if s.state == "established"
-        and {(s.local_port, s.remote_port)} & {(client_port, port), (port, client_port)}
-    ]
+    rows = facts.connections(client_port, port)
     if rows and not any(s.inode in held for s in rows):  # an Airflow process's connection is not ours
         return None
     return TieResult(

@@ -213,18 +213,13 @@ class Facts:
     def listening(self, port: int) -> list[Socket]:
         return [s for s in self.sockets if s.state == "listen" and s.local_port == port]
 
-    def has_connection(self, client_port: int, server_port: int) -> bool:
-        """Whether the socket table shows a TCP connection between these two local ports."""
-        return any(
-            s.state == "established"
-            and {(s.local_port, s.remote_port)} & {(client_port, server_port), (server_port, client_port)}
-            for s in self.sockets
-        )
+    def connections(self, client_port: int, server_port: int) -> list[Socket]:
+        """The socket table's rows (either end) of a TCP connection between these two local ports."""
+        ends = {(client_port, server_port), (server_port, client_port)}
+        return [s for s in self.sockets if s.state == "established" and (s.local_port, s.remote_port) in ends]
 
-    def holds_socket(self, pid: int, inode: int) -> bool:
-        """Whether process `pid` has socket `inode` open (only known for processes the probe read)."""
-        detail = self.detail(pid)
-        return bool(detail and inode in detail.socket_inodes)
+    def has_connection(self, client_port: int, server_port: int) -> bool:
+        return bool(self.connections(client_port, server_port))
 
     def detail(self, pid: int) -> ProcDetail | None:
         return next((d for d in self.details if d.pid == pid), None)

@@ -130,12 +130,6 @@ def _client_port(reader: _LineReader) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _skip(reader: _LineReader) -> None:
-    head = reader.line()
-    if head.startswith(b"$") and _bulk_size(head) >= 0:
-        reader.exact(_bulk_size(head))
-
-
 # ---- MySQL ---------------------------------------------------------------------------------
 
 

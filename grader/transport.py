@@ -292,12 +292,6 @@ class NodeChannel:
         except (EOFError, OSError, paramiko.SSHException):  # already gone with its connection
             pass
 
-    def __enter__(self) -> NodeChannel:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 class _ChannelReader(io.RawIOBase):
     """A file over a NodeChannel (what PyMySQL reads packets from)."""
