@@ -94,9 +94,13 @@ def sections() -> list[Section]:
     return found
 
 
+_ASSET_LINK = re.compile(r"(\]\(<?|src=[\"'])(images|docs)/")
+
+
 def _relink(text: str, images: str, docs: str) -> str:
-    """Paths written for notebooks/source/<name>/ rewritten for where the text now lives."""
-    return text.replace("../../../images/", images).replace("../../../docs/", docs)
+    """Links written for notebooks/source/<name>/ (its `images/` and `docs/` folders, which hold
+    links into the repository's images/ and docs/) rewritten for where the text now lives."""
+    return _ASSET_LINK.sub(lambda m: m.group(1) + (images if m.group(2) == "images" else docs), text)
 
 
 def reading_version() -> str:

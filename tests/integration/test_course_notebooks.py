@@ -17,6 +17,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from tests.course_links import broken_links
 from tests.integration.conftest import PracticeNode
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +82,14 @@ def test_student_versions_hide_answers_and_hidden_tests(course: Path) -> None:
         text = released(course, name).read_text(encoding="utf-8")
         assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text, name
         assert STUB in text, name
+
+
+def test_released_copies_carry_their_images_and_pages(course: Path) -> None:
+    """A trainee gets the release folder alone: its images and pages are real files inside it."""
+    for name in ASSIGNMENTS:
+        folder = course / "release" / name
+        assert not broken_links(folder, allow_symlinks=False), name
+        assert list(folder.glob("docs/troubleshooting.ko.md")), name
 
 
 def test_every_source_notebook_validates(course: Path, course_env: dict[str, str]) -> None:
@@ -224,6 +233,7 @@ def test_release_fetch_submit_collect_through_the_exchange(
     nbgrader(trainee_home, course_env, "fetch_assignment", name, "--course", course_id, on_exchange)
     fetched = trainee_home / name / f"{name}.ipynb"
     assert STUB in fetched.read_text(encoding="utf-8")  # the student version, not the source
+    assert not broken_links(fetched.parent, allow_symlinks=False)  # images and pages came along
     nbformat.write(answered_like_a_student(course, name), fetched)
     nbgrader(trainee_home, course_env, "submit", name, "--course", course_id, on_exchange)
 

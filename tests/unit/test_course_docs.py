@@ -25,7 +25,7 @@ ASSIGNMENTS = ("01_definition", "02_architecture", "03_single_node", "04_assignm
 # The notebooks and pages written with the glossary's choices (02 and 03 are kept by another hand).
 FOLLOWING = ("01_definition", "04_assignment")
 PAGES = (SETUP, GLOSSARY, DOCS / "assignment-template.ko.md")
-SETUP_LINK = "../../../docs/setup.ko.md"
+SETUP_LINK = "docs/setup.ko.md"
 # Words the glossary rejects, with the one place each may still appear (quoting the 2021 guide).
 REJECTED = {
     "종속성": None,

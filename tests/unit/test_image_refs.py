@@ -61,7 +61,7 @@ def test_scanner_finds_markdown_and_html_images_in_markdown_and_notebooks(tmp_pa
             {
                 "cell_type": "markdown",
                 "metadata": {},
-                "source": ["# 제목\n", "![흐름](../../../images/x.png)"],
+                "source": ["# 제목\n", "![흐름](images/x.png)"],
             },
             {"cell_type": "code", "metadata": {}, "source": ["# ![not](markdown.png)"], "outputs": []},
         ]
@@ -71,7 +71,7 @@ def test_scanner_finds_markdown_and_html_images_in_markdown_and_notebooks(tmp_pa
     assert found == {
         ("a.md", "../images/architecture.png"),
         ("a.md", "../images/control-flow.png"),
-        ("n.ipynb", "../../../images/x.png"),
+        ("n.ipynb", "images/x.png"),
     }
 
 

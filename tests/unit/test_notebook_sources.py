@@ -96,3 +96,40 @@ def test_reading_version_is_made_from_the_current_notebooks() -> None:
         "docs/course.ko.md is stale: run .venv/bin/python scripts/build_course_docs.py"
     )
     assert "BEGIN SOLUTION" not in expected and "HIDDEN TESTS" not in expected
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_links_and_images_stay_inside_the_assignment_folder(name: str) -> None:
+    """A released copy is the assignment folder alone: every image and link of the notebook (and of
+    the pages in its docs/) resolves inside it. The folder holds links into images/ and docs/, which
+    nbgrader copies as files."""
+    from tests.course_links import broken_links
+
+    folder = SOURCE / name
+    assert not broken_links(folder, allow_symlinks=True)
+    for link in [*folder.glob("images/*"), *folder.glob("docs/*")]:
+        assert link.is_symlink(), f"{link.relative_to(ROOT)}: keep one copy in images/ or docs/"
+        assert link.resolve().parent in {ROOT / "images", ROOT / "docs"}
+
+
+def test_broken_links_are_found(tmp_path: Path) -> None:
+    from tests.course_links import broken_links
+
+    folder = tmp_path / "01_x"
+    (folder / "docs").mkdir(parents=True)
+    (folder / "docs" / "t.ko.md").write_text("# 문제 해결\n\n### redis-down\n", encoding="utf-8")
+    (tmp_path / "outside.png").write_bytes(b"x")
+    (folder / "images").mkdir()
+    (folder / "images" / "a.png").symlink_to(tmp_path / "outside.png")
+    cell = (
+        "![a](images/a.png) ![b](../outside.png) [t](docs/t.ko.md#redis-down) [u](docs/t.ko.md#nope)"
+        " [v](docs/missing.md) [w](https://example.com) [x](#top)"
+    )
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": cell}]}
+    (folder / "01_x.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    assert broken_links(folder, allow_symlinks=True) == [
+        "01_x.ipynb: ../outside.png (outside the assignment folder)",
+        "01_x.ipynb: docs/t.ko.md#nope (no such heading)",
+        "01_x.ipynb: docs/missing.md (missing)",
+    ]
+    assert "01_x.ipynb: images/a.png (a symlink, not a file)" in broken_links(folder, allow_symlinks=False)
