@@ -77,7 +77,10 @@ def broken_links(folder: Path, *, allow_symlinks: bool) -> list[str]:
                 problems.append(f"{where} (missing)")
             elif resolved.is_symlink() and not allow_symlinks:
                 problems.append(f"{where} (a symlink, not a file)")
-            elif anchor and resolved.suffix == ".md":
-                if unquote(anchor) not in heading_ids(resolved.read_text(encoding="utf-8")):
-                    problems.append(f"{where} (no such heading)")
+            elif (
+                anchor
+                and resolved.suffix == ".md"
+                and unquote(anchor) not in heading_ids(resolved.read_text(encoding="utf-8"))
+            ):
+                problems.append(f"{where} (no such heading)")
     return problems
