@@ -3,6 +3,7 @@
     %load_ext grader.notebook
     %node ec2-13-124-0-1.ap-northeast-2.compute.amazonaws.com --key ~/.ssh/class.pem
     %check redis            # one step of the guide (or a check id, or `all`)
+    %steps                  # the guide's steps as a checklist: which are done, what to do next
 
 When the environment variable AIRFLOW_COURSE_NODE holds a `%node` argument line, `%node` uses
 it instead of the cell's (CI points the notebooks at the practice node this way).
@@ -40,6 +41,25 @@ STEPS: dict[str, tuple[str, ...]] = {
     "account": ("account.champion",),
     "all": checks.CHECK_IDS,
 }
+
+
+# The guide's steps in the order a trainee does them, for `%steps`: (STEPS key, label).
+PROGRESS: tuple[tuple[str, str], ...] = (
+    ("redis", "3.2 Redis"),
+    ("mysql", "3.3 MySQL"),
+    ("config", "3.4 airflow.cfg"),
+    ("account", "3.4 챔피언 계정"),
+    ("airflow", "3.4 Airflow 서비스 기동"),
+)
+# Where a hint is explained, relative to the notebook's folder (a released copy carries docs/).
+TROUBLESHOOTING = Path("docs") / "troubleshooting.ko.md"
+
+
+def troubleshooting_link(hint_id: str) -> str | None:
+    """`docs/troubleshooting.ko.md#<id>` when the page is beside the running notebook."""
+    if not re.fullmatch(r"[a-z0-9-]+", hint_id) or not TROUBLESHOOTING.is_file():
+        return None
+    return f"{TROUBLESHOOTING.as_posix()}#{hint_id}"
 
 
 class NotebookError(ValueError):
@@ -103,6 +123,11 @@ def check(*words: str) -> CheckView:
     return CheckView(result)
 
 
+def progress() -> ProgressView:
+    """Grade the remembered node on every check and return the guide's steps as a checklist."""
+    return ProgressView(check("all").result)
+
+
 @dataclass
 class CheckView:
     """✅/❌ per check with its evidence and, when not passed, the hint: HTML in Jupyter, text elsewhere."""
@@ -123,6 +148,14 @@ class CheckView:
                 (ICONS[v.status].strip(), v.id, inert(v.title.ko), evidence, inert(hint) if hint else None)
             )
         return out
+
+    def hint_links(self) -> dict[str, str]:
+        """Check id -> the troubleshooting entry of its hint, for checks not passed cleanly."""
+        links = {}
+        for v in self.result.verdicts:
+            if v.hint and v.status is not Status.PASS and (link := troubleshooting_link(v.hint.id)):
+                links[v.id] = link
+        return links
 
     def headline(self) -> str:
         """One line about the node; its name, version and message made inert."""
@@ -163,10 +196,13 @@ class CheckView:
                 f'<table style="width:100%; table-layout:auto"><thead><tr><th {cell}></th><th {cell}>항목</th>'
                 f"<th {cell}>근거</th><th {cell}>해결 방법</th></tr></thead><tbody>"
             )
+            links = self.hint_links()
             for icon, check_id, title, evidence, hint in self.rows():
+                more = f' <a href="{e(links[check_id])}">자세히</a>' if hint and check_id in links else ""
                 parts.append(
                     f"<tr><td {cell}>{e(icon)}</td><td {cell}>{e(title)}<br><code>{e(check_id)}</code></td>"
-                    f"<td {cell}>{'<br>'.join(e(x) for x in evidence)}</td><td {cell}>{e(hint or '')}</td></tr>"
+                    f"<td {cell}>{'<br>'.join(e(x) for x in evidence)}</td>"
+                    f"<td {cell}>{e(hint or '')}{more}</td></tr>"
                 )
             parts.append("</tbody></table>")
         if self.advisories():
@@ -174,6 +210,104 @@ class CheckView:
             parts.append(
                 f'<p style="text-align:left"><b>권고 사항</b> (점수에 넣지 않음)</p><ul>{items}</ul>'
             )
+        return "".join(parts)
+
+
+@dataclass
+class StepState:
+    label: str
+    word: str  # the `%check` word of the step
+    status: Status  # PASS when every check of the step passed (or does not apply), else the worst
+    failing: list[tuple[str, str, str | None, str | None]]  # (check title, hint, link, check id)
+
+
+@dataclass
+class ProgressView:
+    """The guide's steps as a checklist from one grading: done, not yet, what to do next."""
+
+    result: TargetResult
+
+    def steps(self) -> list[StepState]:
+        by_id = {v.id: v for v in self.result.verdicts}
+        links = CheckView(self.result).hint_links()
+        states = []
+        for word, label in PROGRESS:
+            verdicts = [by_id[c] for c in STEPS[word] if c in by_id]
+            failing = [v for v in verdicts if not (v.status.passed or v.status is Status.NOT_APPLICABLE)]
+            if not failing:
+                status = Status.PASS
+            elif any(v.status is Status.FAIL for v in failing):
+                status = Status.FAIL
+            else:
+                status = Status.ERROR
+            rows = [
+                (
+                    inert(v.title.ko),
+                    inert(self.result.clean(v.hint.text.ko)) if v.hint else None,
+                    links.get(v.id),
+                    v.id,
+                )
+                for v in failing
+            ]
+            states.append(StepState(label, word, status, rows))
+        return states
+
+    def done(self) -> int:
+        return sum(s.status is Status.PASS for s in self.steps())
+
+    def next_step(self) -> StepState | None:
+        return next((s for s in self.steps() if s.status is not Status.PASS), None)
+
+    def headline(self) -> str:
+        r = self.result
+        if r.status != "graded":
+            return CheckView(r).headline()
+        total = len(PROGRESS)
+        if self.done() == total:
+            return f"{inert(r.target.name)}: {total}단계 모두 끝났습니다 🎉 과제 노트북에서 %check all로 최종 점검하세요"
+        return f"{inert(r.target.name)}: {total}단계 중 {self.done()}단계 끝남"
+
+    def __str__(self) -> str:
+        lines = [self.headline()]
+        if self.result.status != "graded":
+            return lines[0]
+        steps = self.steps()
+        upcoming = next((s for s in steps if s.status is not Status.PASS), None)
+        for step in steps:
+            mark = "✅" if step.status is Status.PASS else ("👉" if step is upcoming else "⬜")
+            lines.append(f"{mark} {step.label} (%check {step.word})")
+            if step is upcoming:
+                for title, hint, link, _ in step.failing:
+                    lines.append(f"    {ICONS[step.status].strip()} {title}" + (f" → {hint}" if hint else ""))
+                    if link:
+                        lines.append(f"      자세히: {link}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        e = html.escape  # on text already made inert
+        left = 'style="text-align:left; list-style:none; padding-left:0"'
+        parts = [f'<p style="text-align:left"><b>{e(self.headline())}</b></p>']
+        if self.result.status != "graded":
+            return parts[0]
+        steps = self.steps()
+        upcoming = next((s for s in steps if s.status is not Status.PASS), None)
+        items = []
+        for step in steps:
+            mark = "✅" if step.status is Status.PASS else ("👉" if step is upcoming else "⬜")
+            item = f"{mark} {e(step.label)} <code>%check {e(step.word)}</code>"
+            if step is upcoming:
+                details = "".join(
+                    f"<li>{e(ICONS[step.status].strip())} {e(title)}"
+                    + (f" → {e(hint)}" if hint else "")
+                    + (f' <a href="{e(link)}">자세히</a>' if link else "")
+                    + "</li>"
+                    for title, hint, link, _ in step.failing
+                )
+                item += f'<ul style="text-align:left">{details}</ul>'
+            items.append(f"<li>{item}</li>")
+        parts.append(f"<ul {left}>{''.join(items)}</ul>")
         return "".join(parts)
 
 
@@ -292,7 +426,7 @@ def _node_magic(line: str) -> str:
 
 
 def load_ipython_extension(ipython) -> None:  # type: ignore[no-untyped-def]
-    """`%load_ext grader.notebook`: registers `%node` and `%check`."""
+    """`%load_ext grader.notebook`: registers `%node`, `%check` and `%steps`."""
 
     def node(line: str) -> None:
         try:
@@ -312,5 +446,19 @@ def load_ipython_extension(ipython) -> None:  # type: ignore[no-untyped-def]
             print(f"❌ {exc}")
             return None
 
+    def steps_magic(line: str):  # type: ignore[no-untyped-def]
+        if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+            print("ℹ️ 자동 채점 중에는 노드를 점검하지 않습니다 (노드 점수는 챔피언의 grade가 매깁니다)")
+            return None
+        if line.strip():
+            print(f"❌ %steps에는 인자가 없습니다: {line.strip()}")
+            return None
+        try:
+            return progress()
+        except NotebookError as exc:
+            print(f"❌ {exc}")
+            return None
+
     ipython.register_magic_function(node, "line", "node")
     ipython.register_magic_function(check_magic, "line", "check")
+    ipython.register_magic_function(steps_magic, "line", "steps")

@@ -175,3 +175,47 @@ def test_check_cells_do_not_ssh_while_nbgrader_autogrades(monkeypatch: pytest.Mo
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert registered["check"]("all") is None
     assert "자동 채점 중에는" in capsys.readouterr().out
+    assert registered["steps"]("") is None
+    assert "자동 채점 중에는" in capsys.readouterr().out
+
+
+def progress_of(facts: Facts) -> notebook.ProgressView:
+    target = Target(name="내 노드", host="h", hostname="h")
+    return notebook.ProgressView(judge_facts(target, facts, CourseSettings(), None))
+
+
+def test_progress_lists_the_steps_in_order_and_points_at_the_next_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    covered = set().union(*(notebook.STEPS[word] for word, _ in notebook.PROGRESS))
+    assert covered == set(checks.CHECK_IDS)  # every check belongs to a step of the checklist
+    done = progress_of(Facts.load(FIXTURE))
+    assert done.done() == len(notebook.PROGRESS) and done.next_step() is None
+    assert "5단계 모두 끝났습니다" in str(done) and str(done).count("✅") == 5
+
+    facts = Facts.load(FIXTURE)
+    facts.processes = [p for p in facts.processes if "mysqld" not in p.title and "mariadbd" not in p.title]
+    facts.mysql.reachable, facts.mysql.error = False, "refused"
+    monkeypatch.chdir(tmp_path)
+    shown = progress_of(facts)
+    lines = str(shown).splitlines()
+    assert lines[0] == "내 노드: 5단계 중 4단계 끝남"
+    assert lines[1] == "✅ 3.2 Redis (%check redis)"
+    assert lines[2] == "👉 3.3 MySQL (%check mysql)"
+    assert shown.next_step() is not None and shown.next_step().word == "mysql"
+    assert "❌ MySQL 실행" in lines[3] and "→" in lines[3]
+    assert "자세히" not in str(shown)  # no troubleshooting page beside this notebook: no dead link
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "troubleshooting.ko.md").write_text("# 문제 해결\n", encoding="utf-8")
+    page = progress_of(facts)._repr_html_()
+    assert 'href="docs/troubleshooting.ko.md#mysql-not-running"' in page
+    check_page = view(facts, {"mysql.running"})._repr_html_()
+    assert 'href="docs/troubleshooting.ko.md#mysql-not-running"' in check_page
+
+
+def test_progress_of_an_unreachable_node_is_one_line() -> None:
+    result = TargetResult(Target(name="내 노드", host="h", hostname="h"), "unreachable", "now")
+    shown = notebook.ProgressView(result)
+    assert str(shown).startswith("❓ 내 노드: 접속 불가") and "\n" not in str(shown)
+    assert "<ul" not in shown._repr_html_()
