@@ -190,19 +190,27 @@ class CheckView:
     def _repr_html_(self) -> str:
         e = html.escape  # on text that `rows` and `headline` made inert
         cell = 'style="text-align:left; vertical-align:top; word-break:keep-all; overflow-wrap:anywhere"'
+        head = 'style="text-align:left; white-space:nowrap"'
+        check_id_style = 'style="white-space:nowrap"'  # `redis.running` is never cut mid-word
         parts = [f"<p><b>{e(self.headline())}</b></p>"]
         if self.result.status == "graded":
+            rows = self.rows()
+            with_hints = any(hint for *_, hint in rows)  # no empty 해결 방법 column when all passed
             parts.append(
-                f'<table style="width:100%; table-layout:auto"><thead><tr><th {cell}></th><th {cell}>항목</th>'
-                f"<th {cell}>근거</th><th {cell}>해결 방법</th></tr></thead><tbody>"
+                f'<table style="width:100%; table-layout:auto"><thead><tr><th {head}></th><th {head}>항목</th>'
+                f"<th {head}>근거</th>"
+                + (f"<th {head}>해결 방법</th>" if with_hints else "")
+                + "</tr></thead><tbody>"
             )
             links = self.hint_links()
-            for icon, check_id, title, evidence, hint in self.rows():
+            for icon, check_id, title, evidence, hint in rows:
                 more = f' <a href="{e(links[check_id])}">자세히</a>' if hint and check_id in links else ""
                 parts.append(
-                    f"<tr><td {cell}>{e(icon)}</td><td {cell}>{e(title)}<br><code>{e(check_id)}</code></td>"
+                    f"<tr><td {cell}>{e(icon)}</td>"
+                    f"<td {cell}>{e(title)}<br><code {check_id_style}>{e(check_id)}</code></td>"
                     f"<td {cell}>{'<br>'.join(e(x) for x in evidence)}</td>"
-                    f"<td {cell}>{e(hint or '')}{more}</td></tr>"
+                    + (f"<td {cell}>{e(hint or '')}{more}</td>" if with_hints else "")
+                    + "</tr>"
                 )
             parts.append("</tbody></table>")
         if self.advisories():

@@ -51,6 +51,10 @@ def test_view_of_a_passing_node_in_text_and_html() -> None:
     # 권고 사항, as `grade` shows them (the text promises them).
     assert "권고 사항" in text and "[db.mariadb]" in text and "[eol.airflow]" in text
     assert "권고 사항" in page and "eol.airflow" in page
+    assert "해결 방법" in page  # the warning's note has a column
+    clean = view(facts, {"redis.running"})._repr_html_()
+    assert "해결 방법" not in clean  # nothing to fix: no empty column
+    assert '<code style="white-space:nowrap">redis.running</code>' in clean
 
 
 def test_view_of_a_failing_check_shows_the_hint_and_escapes() -> None:
