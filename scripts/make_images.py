@@ -47,6 +47,7 @@ SEEN_FILE = "screenshots.json"
 
 DIAGRAMS = (
     "architecture.png",
+    "architecture-airflow3.png",
     "workflow-platforms.png",
     "control-flow.png",
     "pipeline-s3-glue-emr-redshift.png",
@@ -63,6 +64,7 @@ DIAGRAM_WIDTH_PX = 1400
 # Width per diagram: the tall architecture and the four-box control flow narrower, so text keeps a similar size.
 DIAGRAM_WIDTHS = {
     "architecture": 1200,
+    "architecture-airflow3": 1200,
     "workflow-platforms": 1400,
     "control-flow": 1200,
     "pipeline-s3-glue-emr-redshift": 1400,
@@ -325,9 +327,9 @@ def pipeline_graph(dag: Any, per_row: int = PIPELINE_ROW) -> Any:
 
 
 def make_diagrams(out: Path) -> list[tuple[str, tuple[int, int]]]:
-    """Draw the four diagrams into out; the DAG-based ones also leave their DOT in out/src-generated."""
+    """Draw the five diagrams into out; the DAG-based ones also leave their DOT in out/src-generated."""
     made = []
-    for name in ("architecture", "workflow-platforms"):
+    for name in ("architecture", "architecture-airflow3", "workflow-platforms"):
         source = (SRC_DIR / f"{name}.dot").read_text(encoding="utf-8")
         made.append((f"{name}.png", render_dot(source, out / f"{name}.png", DIAGRAM_WIDTHS[name])))
     generated = out / GENERATED_DIR
