@@ -46,7 +46,7 @@ CHECKS: tuple[CheckSpec, ...] = (
     ),
     CheckSpec(
         "config.metadata_db",
-        t("메타 DB = MySQL", "Metadata DB = MySQL"),
+        t("메타데이터 DB = MySQL", "Metadata DB = MySQL"),
         "3.4 airflow.cfg",
         configuration.metadata_db,
     ),
@@ -97,7 +97,7 @@ def judge(facts: Facts, settings: CourseSettings, only: set[str] | None = None) 
             outcome = spec.judge(facts, settings) if stale is None else _void(stale)
         except Exception as exc:  # a bug in one check must not hide the others
             outcome = Outcome(
-                Status.ERROR, [t("검사 중 내부 오류: {e}", "Internal error in this check: {e}", e=repr(exc))]
+                Status.ERROR, [t("점검 중 내부 오류: {e}", "Internal error in this check: {e}", e=repr(exc))]
             )
         max_points = settings.points_for(spec.id)
         if outcome.status is Status.NOT_APPLICABLE:

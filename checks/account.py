@@ -67,7 +67,7 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
         if not row.exists:
             evidence.append(
                 t(
-                    "메타 DB(ab_user)에 {u} 사용자가 없습니다",
+                    "메타데이터 DB(ab_user)에 {u} 사용자가 없습니다",
                     "No user {u} in the metadata DB (ab_user)",
                     u=c.username,
                 )
@@ -75,7 +75,7 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
             return Outcome(Status.FAIL, evidence, _create_hint(settings))
         evidence.append(
             t(
-                "메타 DB: {u} 존재, 역할 {roles}, {active}",
+                "메타데이터 DB: {u} 존재, 역할 {roles}, {active}",
                 "Metadata DB: {u} exists, roles {roles}, {active_en}",
                 u=c.username,
                 roles=", ".join(row.roles) or "없음",
@@ -192,7 +192,7 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
         if not db_known and web.login_roles is None:
             evidence.append(
                 t(
-                    "역할은 확인하지 못했습니다 (메타 DB 조회 불가)",
+                    "역할은 확인하지 못했습니다 (메타데이터 DB 조회 불가)",
                     "Role not verified (metadata DB not readable)",
                 )
             )
@@ -210,7 +210,7 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
             else Hint(
                 "champion-login-denied",
                 t(
-                    "DB에는 계정이 있지만 웹서버가 로그인을 거부합니다. 웹서버가 같은 메타 DB를 쓰는지 확인하세요.",
+                    "DB에는 계정이 있지만 웹서버가 로그인을 거부합니다. 웹서버가 같은 메타데이터 DB를 쓰는지 확인하세요.",
                     "The account is in the DB but the webserver refuses the login; check the webserver uses the same metadata DB.",
                 ),
             ),
@@ -229,7 +229,7 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
         return Outcome(Status.WARN, evidence)
     evidence.append(
         t(
-            "메타 DB도 웹서버 로그인도 확인할 수 없습니다",
+            "메타데이터 DB도 웹서버 로그인도 확인할 수 없습니다",
             "Neither the metadata DB nor a webserver login could be checked",
         )
     )

@@ -45,8 +45,8 @@ def redis_open(facts: Facts, settings: CourseSettings) -> Text | None:
 def mariadb(facts: Facts, settings: CourseSettings) -> Text | None:
     if facts.mysql and facts.mysql.is_mariadb:
         return t(
-            "메타 DB가 MariaDB({v})입니다. Airflow는 MariaDB를 지원하지 않습니다 (마이그레이션·잠금 문제). MySQL 8을 쓰세요.",
-            "The metadata DB is MariaDB ({v}); Airflow does not support MariaDB (migration and locking issues). Use MySQL 8.",
+            "메타데이터 DB가 MariaDB({v})입니다. Airflow는 MariaDB를 지원하지 않습니다 (마이그레이션·잠금 문제). MySQL 8.4 LTS를 쓰세요.",
+            "The metadata DB is MariaDB ({v}); Airflow does not support MariaDB (migration and locking issues). Use MySQL 8.4 LTS.",
             v=facts.mysql.server_version,
         )
     return None

@@ -169,8 +169,8 @@ def mysql_running(facts: Facts, settings: CourseSettings) -> Outcome:
         if mysql.is_mariadb:
             evidence.append(
                 t(
-                    "MariaDB입니다. 가이드가 말하듯 Airflow는 MySQL 8을 권장합니다 (통과, 참고)",
-                    "This is MariaDB; as the guide says, Airflow recommends MySQL 8 (passes, note)",
+                    "MariaDB입니다. Airflow는 MariaDB를 지원하지 않으니 MySQL 8.4 LTS를 쓰세요 (통과, 참고)",
+                    "This is MariaDB; Airflow does not support MariaDB, use MySQL 8.4 LTS (passes, note)",
                 )
             )
             return Outcome(
@@ -179,8 +179,8 @@ def mysql_running(facts: Facts, settings: CourseSettings) -> Outcome:
                 Hint(
                     "mysql-is-mariadb",
                     t(
-                        "가이드 3.3: MySQL 8 커뮤니티 서버 설치를 권장합니다.",
-                        "Guide 3.3: installing MySQL 8 community server is recommended.",
+                        "가이드 3.3처럼 MySQL 커뮤니티 서버를 설치하세요. 2026년에 새로 설치한다면 MySQL 8.4 LTS입니다.",
+                        "As in guide 3.3, install the MySQL community server; a new install in 2026 is MySQL 8.4 LTS.",
                     ),
                 ),
             )
@@ -302,7 +302,7 @@ def webserver(facts: Facts, settings: CourseSettings) -> Outcome:
     if answered and not db_ok:
         evidence.append(
             t(
-                "health가 메타 DB 상태를 {s}(으)로 알립니다: 웹서버는 떠 있지만 메타 DB에 닿지 못합니다 (config.metadata_db 참고)",
+                "health가 메타데이터 DB 상태를 {s}(으)로 알립니다: 웹서버는 떠 있지만 메타데이터 DB에 닿지 못합니다 (config.metadata_db 참고)",
                 "Health reports the metadatabase as {s}: the webserver runs but cannot reach the metadata DB (see config.metadata_db)",
                 s=str(metadatabase.get("status"))[:40] if metadatabase else "?",
             )
@@ -357,7 +357,7 @@ def scheduler(facts: Facts, settings: CourseSettings) -> Outcome:
         heartbeat_ok = age <= settings.scheduler_heartbeat_seconds
         evidence.append(
             t(
-                "메타 DB의 마지막 scheduler heartbeat: {age:.0f}초 전",
+                "메타데이터 DB의 마지막 scheduler heartbeat: {age:.0f}초 전",
                 "Last scheduler heartbeat in the metadata DB: {age:.0f}s ago",
                 age=age,
             )
@@ -367,7 +367,7 @@ def scheduler(facts: Facts, settings: CourseSettings) -> Outcome:
     if procs and heartbeat_ok is None:
         evidence.append(
             t(
-                "heartbeat를 확인할 수 없습니다 (웹서버·메타 DB 모두 응답 없음)",
+                "heartbeat를 확인할 수 없습니다 (웹서버·메타데이터 DB 모두 응답 없음)",
                 "Cannot see a heartbeat (neither webserver nor metadata DB answered)",
             )
         )

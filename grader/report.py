@@ -22,7 +22,7 @@ TARGET_STATUS_TEXT = {
         "auth_failed": "SSH 인증 실패",
         "host_key_mismatch": "호스트 키 불일치",
         "timeout": "시간 초과",
-        "error": "오류",
+        "error": "판단 불가(채점 중 오류)",
         "roster_error": "명단 오류",
     },
     "en": {
