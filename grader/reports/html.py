@@ -90,7 +90,7 @@ LABELS = {
         "evidence": "근거",
         "hint": "해결 방법",
         "doc": "문제 해결 문서",
-        "advisories": "참고 사항",
+        "advisories": "권고 사항 (점수에 넣지 않음)",
         "graded_at": "채점 시각",
         "seconds": "걸린 시간",
         "message": "사유",
