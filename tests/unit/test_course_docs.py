@@ -22,8 +22,8 @@ SOURCE = ROOT / "notebooks" / "source"
 SETUP = DOCS / "setup.ko.md"
 GLOSSARY = DOCS / "glossary.ko.md"
 ASSIGNMENTS = ("01_definition", "02_architecture", "03_single_node", "04_assignment")
-# The notebooks and pages written with the glossary's choices (02 and 03 are kept by another hand).
-FOLLOWING = ("01_definition", "04_assignment")
+# The notebooks and pages written with the glossary's choices (02 is kept by another hand).
+FOLLOWING = ("01_definition", "03_single_node", "04_assignment")
 PAGES = (SETUP, GLOSSARY, DOCS / "assignment-template.ko.md")
 SETUP_LINK = "docs/setup.ko.md"
 # Words the glossary rejects, with the one place each may still appear (quoting the 2021 guide).
