@@ -13,7 +13,8 @@ import re
 
 from grader.facts import Facts, Proc
 
-REDIS_SERVERS = {"redis-server", "redis6-server"}
+# redis6-server: AL2023's redis6 package; valkey-server: the Redis fork AL2023 also ships.
+REDIS_SERVERS = {"redis-server", "redis6-server", "valkey-server"}
 MYSQL_SERVERS = {"mysqld", "mariadbd"}
 
 
@@ -46,7 +47,7 @@ def _subcommand(argv_given: tuple[str, ...], title: str) -> str | None:
     return None
 
 
-REDIS_PROGRAMS = REDIS_SERVERS | {"valkey-server"}
+REDIS_PROGRAMS = REDIS_SERVERS
 
 
 def runs_program(proc: Proc, names: set[str] | frozenset[str], prefix: str = "") -> bool:

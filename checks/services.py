@@ -65,8 +65,8 @@ def redis_running(facts: Facts, settings: CourseSettings) -> Outcome:
     else:
         evidence.append(
             t(
-                "redis-server(AL2023: redis6-server) 프로세스가 없습니다",
-                "No redis-server (AL2023: redis6-server) process",
+                "redis-server(AL2023: redis6-server 또는 valkey-server) 프로세스가 없습니다",
+                "No redis-server (AL2023: redis6-server or valkey-server) process",
             )
         )
     evidence += _impostors(facts, P.is_redis_server)

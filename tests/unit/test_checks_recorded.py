@@ -299,7 +299,9 @@ def test_redis_zombie_and_redis_gone_say_no_process(facts: Facts):
     _zombie_redis_process(facts)
     verdict = by_id(facts)["redis.running"]
     assert verdict.status is Status.FAIL
-    assert any("No redis-server (AL2023: redis6-server) process" in e.en for e in verdict.evidence)
+    assert any(
+        "No redis-server (AL2023: redis6-server or valkey-server) process" in e.en for e in verdict.evidence
+    )
 
 
 # ---- never raises --------------------------------------------------------------------------------

@@ -63,6 +63,8 @@ def kinds(proc: Proc) -> set[str]:
         (retitled("redis-server *:26379 [sentinel]"), set()),
         (retitled("/usr/bin/redis6-server 127.0.0.1:6379"), {"redis"}),
         (retitled("redis-server 127.0.0.1:6379"), {"redis"}),
+        (retitled("/usr/bin/valkey-server 127.0.0.1:6379"), {"redis"}),
+        (spawned("valkey-cli ping"), set()),
         (spawned("/usr/sbin/mariadbd --user=mysql --port=3306"), {"mysql"}),
         (spawned("/usr/sbin/mysqld --basedir=/usr"), {"mysql"}),
         (spawned("/bin/sh /usr/bin/mysqld_safe --datadir=/var/lib/mysql"), set()),

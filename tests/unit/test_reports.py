@@ -690,4 +690,9 @@ def test_notebook_views_show_node_text_inert():
         for text in (str(shown), shown._repr_html_()):
             assert_inert(text)
             assert "\\u202egnp.exe" in text
-        assert "<a " not in shown._repr_html_()
+        # The only links are the grader's own, to the troubleshooting page beside the notebook.
+        page = shown._repr_html_()
+        anchors = re.findall(r"<a\b[^>]*>", page)
+        assert all(re.fullmatch(r'<a href="docs/troubleshooting\.ko\.md#[a-z0-9-]+">', a) for a in anchors), (
+            anchors
+        )

@@ -196,6 +196,14 @@ def test_al2023_redis6_and_mariadb105(af3: Facts) -> None:
     assert "eol.os" not in advisories(facts)
 
 
+def test_al2023_valkey_counts_as_redis(af3: Facts) -> None:
+    facts = as_al2023(af3)
+    retitle(facts, "redis6-server", ["/usr/bin/valkey-server", "127.0.0.1:6379"])
+    found = verdicts(facts)
+    assert failing(facts) == {}
+    assert any("valkey-server" in e.ko for e in found["redis.running"].evidence)
+
+
 def test_al2023_without_redis6_running(af3: Facts) -> None:
     facts = as_al2023(af3)
     drop(facts, lambda p: "redis6-server" in p.title)
