@@ -196,7 +196,7 @@ def test_student_version_renders_with_its_figures_and_links(
             if fragment and path.endswith(".md"):
                 from tests.course_links import heading_ids
 
-                if unquote(fragment) not in heading_ids(reply.text):
+                if unquote(fragment) not in heading_ids(reply.content.decode("utf-8")):
                     problems.append(f"{href} (no such heading)")
         elif not href.startswith(("https://", "http://")):
             problems.append(f"{href} (not resolved by JupyterLab)")
