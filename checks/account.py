@@ -168,7 +168,7 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
         )
         evidence.append(
             t(
-                "웹서버에 {u}로 로그인 성공 ({how})",
+                "Webserver에 {u}로 로그인 성공 ({how})",
                 "Logged in to the webserver as {u} ({how_en})",
                 u=c.username,
                 how=how,
@@ -182,7 +182,7 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
                 Hint(
                     "champion-role",
                     t(
-                        "웹서버가 본 {u}의 역할에 {role}이 없습니다.",
+                        "Webserver가 본 {u}의 역할에 {role}이 없습니다.",
                         "The webserver does not list role {role} for {u}.",
                         u=c.username,
                         role=c.role,
@@ -200,7 +200,11 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
         return Outcome(Status.PASS, evidence)
     if web and web.login_result == "denied":
         evidence.append(
-            t("웹서버 로그인 거부 (HTTP {s})", "Webserver refused the login (HTTP {s})", s=web.login_status)
+            t(
+                "Webserver 로그인 거부 (HTTP {s})",
+                "Webserver refused the login (HTTP {s})",
+                s=web.login_status,
+            )
         )
         return Outcome(
             Status.FAIL,
@@ -210,7 +214,7 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
             else Hint(
                 "champion-login-denied",
                 t(
-                    "DB에는 계정이 있지만 웹서버가 로그인을 거부합니다. 웹서버가 같은 메타데이터 DB를 쓰는지 확인하세요.",
+                    "DB에는 계정이 있지만 Webserver가 로그인을 거부합니다. Webserver가 같은 메타데이터 DB를 쓰는지 확인하세요.",
                     "The account is in the DB but the webserver refuses the login; check the webserver uses the same metadata DB.",
                 ),
             ),
@@ -229,7 +233,7 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
         return Outcome(Status.WARN, evidence)
     evidence.append(
         t(
-            "메타데이터 DB도 웹서버 로그인도 확인할 수 없습니다",
+            "메타데이터 DB도 Webserver 로그인도 확인할 수 없습니다",
             "Neither the metadata DB nor a webserver login could be checked",
         )
     )
@@ -239,7 +243,7 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
         Hint(
             "champion-unverifiable",
             t(
-                "MySQL 설정(config.metadata_db)과 웹서버를 먼저 해결하면 계정을 확인할 수 있습니다.",
+                "MySQL 설정(config.metadata_db)과 Webserver를 먼저 해결하면 계정을 확인할 수 있습니다.",
                 "Fix the MySQL settings (config.metadata_db) and the webserver first; then the account can be checked.",
             ),
         ),
