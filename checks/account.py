@@ -56,6 +56,8 @@ def _simple_auth_manager(facts: Facts) -> Outcome | None:
 
 def champion(facts: Facts, settings: CourseSettings) -> Outcome:
     c = settings.champion
+    # The web UI server by its name on this node's major: 2.x Webserver, 3.x API server.
+    server = "API server" if facts.airflow.major >= 3 else "Webserver"
     simple = _simple_auth_manager(facts)
     if simple is not None:
         return simple
@@ -168,8 +170,9 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
         )
         evidence.append(
             t(
-                "Webserver에 {u}로 로그인 성공 ({how})",
-                "Logged in to the webserver as {u} ({how_en})",
+                "{server}에 {u}로 로그인 성공 ({how})",
+                "Logged in to the {server} as {u} ({how_en})",
+                server=server,
                 u=c.username,
                 how=how,
                 how_en=how_en,
@@ -182,8 +185,9 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
                 Hint(
                     "champion-role",
                     t(
-                        "Webserver가 본 {u}의 역할에 {role}이 없습니다.",
-                        "The webserver does not list role {role} for {u}.",
+                        "{server}가 본 {u}의 역할에 {role}이 없습니다.",
+                        "The {server} does not list role {role} for {u}.",
+                        server=server,
                         u=c.username,
                         role=c.role,
                     ),
@@ -201,8 +205,9 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
     if web and web.login_result == "denied":
         evidence.append(
             t(
-                "Webserver 로그인 거부 (HTTP {s})",
-                "Webserver refused the login (HTTP {s})",
+                "{server} 로그인 거부 (HTTP {s})",
+                "The {server} refused the login (HTTP {s})",
+                server=server,
                 s=web.login_status,
             )
         )
@@ -214,8 +219,9 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
             else Hint(
                 "champion-login-denied",
                 t(
-                    "DB에는 계정이 있지만 Webserver가 로그인을 거부합니다. Webserver가 같은 메타데이터 DB를 쓰는지 확인하세요.",
-                    "The account is in the DB but the webserver refuses the login; check the webserver uses the same metadata DB.",
+                    "DB에는 계정이 있지만 {server}가 로그인을 거부합니다. {server}가 같은 메타데이터 DB를 쓰는지 확인하세요.",
+                    "The account is in the DB but the {server} refuses the login; check the {server} uses the same metadata DB.",
+                    server=server,
                 ),
             ),
         )
@@ -233,8 +239,9 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
         return Outcome(Status.WARN, evidence)
     evidence.append(
         t(
-            "메타데이터 DB도 Webserver 로그인도 확인할 수 없습니다",
-            "Neither the metadata DB nor a webserver login could be checked",
+            "메타데이터 DB도 {server} 로그인도 확인할 수 없습니다",
+            "Neither the metadata DB nor a {server} login could be checked",
+            server=server,
         )
     )
     return Outcome(
@@ -243,8 +250,9 @@ def champion(facts: Facts, settings: CourseSettings) -> Outcome:
         Hint(
             "champion-unverifiable",
             t(
-                "MySQL 설정(config.metadata_db)과 Webserver를 먼저 해결하면 계정을 확인할 수 있습니다.",
-                "Fix the MySQL settings (config.metadata_db) and the webserver first; then the account can be checked.",
+                "MySQL 설정(config.metadata_db)과 {server}를 먼저 해결하면 계정을 확인할 수 있습니다.",
+                "Fix the MySQL settings (config.metadata_db) and the {server} first; then the account can be checked.",
+                server=server,
             ),
         ),
     )

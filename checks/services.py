@@ -302,8 +302,9 @@ def webserver(facts: Facts, settings: CourseSettings) -> Outcome:
     if answered and not db_ok:
         evidence.append(
             t(
-                "health가 메타데이터 DB 상태를 {s}(으)로 알립니다: Webserver는 떠 있지만 메타데이터 DB에 닿지 못합니다 (config.metadata_db 참고)",
-                "Health reports the metadatabase as {s}: the webserver runs but cannot reach the metadata DB (see config.metadata_db)",
+                "health가 메타데이터 DB 상태를 {s}(으)로 알립니다: {server}는 떠 있지만 메타데이터 DB에 닿지 못합니다 (config.metadata_db 참고)",
+                "Health reports the metadatabase as {s}: the {server} runs but cannot reach the metadata DB (see config.metadata_db)",
+                server="API server" if v3 else "Webserver",
                 s=str(metadatabase.get("status"))[:40] if metadatabase else "?",
             )
         )
@@ -327,9 +328,10 @@ def webserver(facts: Facts, settings: CourseSettings) -> Outcome:
         Hint(
             "webserver-not-running",
             t(
-                "가이드 3.4: `{cmd}`로 Webserver를 띄우고 브라우저에서 {{DNS}}:{port}에 접속되는지 확인하세요. 이미 떠 있다면 로그에서 포트 충돌이나 DB 오류를 찾으세요.",
+                "가이드 3.4: `{cmd}`로 {server}를 띄우고 브라우저에서 {{DNS}}:{port}에 접속되는지 확인하세요. 이미 떠 있다면 로그에서 포트 충돌이나 DB 오류를 찾으세요.",
                 "Guide 3.4: start it with `{cmd}` and open {{DNS}}:{port} in a browser. If it runs, look for a port clash or DB error in its log.",
                 cmd=cmd,
+                server="API server" if v3 else "Webserver",
                 port=web.port if web else settings.ports.webserver,
             ),
         ),
@@ -367,8 +369,9 @@ def scheduler(facts: Facts, settings: CourseSettings) -> Outcome:
     if procs and heartbeat_ok is None:
         evidence.append(
             t(
-                "heartbeat를 확인할 수 없습니다 (Webserver·메타데이터 DB 모두 응답 없음)",
-                "Cannot see a heartbeat (neither webserver nor metadata DB answered)",
+                "heartbeat를 확인할 수 없습니다 ({server}·메타데이터 DB 모두 응답 없음)",
+                "Cannot see a heartbeat (neither the {server} nor the metadata DB answered)",
+                server="API server" if facts.airflow.major >= 3 else "Webserver",
             )
         )
         return Outcome(
@@ -377,8 +380,9 @@ def scheduler(facts: Facts, settings: CourseSettings) -> Outcome:
             Hint(
                 "scheduler-no-heartbeat",
                 t(
-                    "Webserver와 MySQL을 먼저 살리면 scheduler 상태를 판단할 수 있습니다.",
-                    "Bring up the webserver and MySQL first so the scheduler can be judged.",
+                    "{server}와 MySQL을 먼저 살리면 scheduler 상태를 판단할 수 있습니다.",
+                    "Bring up the {server} and MySQL first so the scheduler can be judged.",
+                    server="API server" if facts.airflow.major >= 3 else "Webserver",
                 ),
             ),
         )
@@ -525,8 +529,8 @@ _NOT_OWN = {
     "web": Hint(
         "webserver-not-own",
         t(
-            "health 응답이 이 노드의 Airflow Webserver(3.x: api-server)가 보낸 것으로 확인되지 않았습니다. "
-            "이 노드에서 Webserver를 직접 띄우세요 (가이드 3.4).",
+            "health 응답이 이 노드의 Airflow Webserver(3.x: API server)가 보낸 것으로 확인되지 않았습니다. "
+            "이 노드에서 직접 띄우세요 (가이드 3.4).",
             "The health reply did not come from this node's own Airflow webserver (3.x: api-server). "
             "Run it on this node (guide 3.4).",
         ),
