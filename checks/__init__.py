@@ -14,7 +14,7 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("mysql.running", t("MySQL 실행", "MySQL running"), "3.3 MySQL 세팅", services.mysql_running),
     CheckSpec(
         "airflow.webserver",
-        t("Airflow Webserver", "Airflow webserver"),
+        t("Webserver·API server", "Webserver / API server"),
         "3.4 Airflow 설치 및 세팅",
         services.webserver,
     ),
