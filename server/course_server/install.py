@@ -99,7 +99,7 @@ def ensure_grader(layout: Layout) -> bool:
             "-q",
             "--disable-pip-version-check",
         ]
-        run([*pip, "--no-deps", "--force-reinstall", tmp], "채점기 설치")
+        run([*pip, tmp, "-c", str(CONSTRAINTS)], "채점기 설치")  # and its dependencies (paramiko, ...)
     stamp.write_text(value + "\n")
     return True
 

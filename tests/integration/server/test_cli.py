@@ -114,3 +114,12 @@ def test_a_trainee_removed_while_logged_in(server: Server) -> None:
     assert "leaver" not in server.layout.passwords.read_text(encoding="utf-8")
     again = login(server, "leaver", password)
     assert hub_home_status(again, server) == "login"
+
+
+def test_the_course_kernel_has_the_grader_and_airflow_3(server: Server) -> None:
+    """What a trainee's notebook imports: the check cells' grader (and its SSH stack), Airflow 3.3.2."""
+    proc = server.as_user(
+        "kim", "python", "-c", "import grader.notebook, paramiko, airflow; print(airflow.__version__)"
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "3.3.2"
