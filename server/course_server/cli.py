@@ -28,6 +28,8 @@ def parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--ip", help="받을 주소 (기본 127.0.0.1)")
     up.add_argument("--port", type=int, help="받을 포트 (기본 8000)")
+    up.add_argument("--hub-port", type=int, help="JupyterHub 내부 API 포트, 127.0.0.1에서만 (기본 8081)")
+    up.add_argument("--proxy-api-port", type=int, help="프록시 관리 API 포트, 127.0.0.1에서만 (기본 8001)")
     up.add_argument("--ssl-cert", help="HTTPS 인증서 파일 (PEM, 중간 인증서 포함)")
     up.add_argument("--ssl-key", help="HTTPS 개인 키 파일 (PEM)")
     up.add_argument("--no-ssl", action="store_true", help="저장된 인증서 설정을 지우고 HTTP로 돌아갑니다")
@@ -55,7 +57,16 @@ def parser() -> argparse.ArgumentParser:
 
 def settings_from(args: argparse.Namespace, layout: Layout) -> Settings:
     settings = Settings.load(layout.settings_file)
-    for name in ("ip", "port", "ssl_cert", "ssl_key", "instructor", "idle_timeout"):
+    for name in (
+        "ip",
+        "port",
+        "hub_port",
+        "proxy_api_port",
+        "ssl_cert",
+        "ssl_key",
+        "instructor",
+        "idle_timeout",
+    ):
         value = getattr(args, name, None)
         if value is not None:
             setattr(settings, name, value)

@@ -18,7 +18,13 @@ CONSTRAINTS = REPO / "practice" / "constraints-airflow-3.3.2-py3.11.txt"
 GRADER_SOURCES = ("pyproject.toml", "README.md", "grader", "checks")
 MIN_NODE = 20
 # JupyterLab in Korean for everyone on this server (a trainee may still switch in Settings → Language).
-LAB_OVERRIDES = '{\n  "@jupyterlab/translation-extension:plugin": {"locale": "ko_KR"}\n}\n'
+# No "Jupyter news?" pop-up: the server reaches no news feed, and a trainee has nothing to decide there.
+LAB_OVERRIDES = (
+    "{\n"
+    '  "@jupyterlab/translation-extension:plugin": {"locale": "ko_KR"},\n'
+    '  "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}\n'
+    "}\n"
+)
 
 
 def digest(*paths: Path) -> str:
