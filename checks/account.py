@@ -28,6 +28,8 @@ def _simple_auth_manager(facts: Facts) -> Outcome | None:
     """Airflow 3 defaults to SimpleAuthManager, where the guide's `airflow users create` does not exist."""
     if facts.airflow.major < 3:
         return None
+    if facts.airflow.config_state not in ("ok", "missing"):
+        return None  # a cfg Airflow cannot read says nothing about the auth manager: DB and login judge
     option = facts.airflow.option("core.auth_manager")
     value = (option.value if option else None) or ""
     if "FabAuthManager" in value or (option is not None and option.value is None):  # None: a _cmd/_secret

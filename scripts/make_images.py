@@ -6,13 +6,14 @@
                                             [--user NAME] [--password PASSWORD]
 
 Diagrams (Graphviz `dot`, font "Noto Sans CJK KR"):
-  architecture.png, workflow-platforms.png  from the hand-written images/src/*.dot
+  architecture.png, architecture-airflow3.png, workflow-platforms.png  from the hand-written images/src/*.dot
   control-flow.png, pipeline-s3-glue-emr-redshift.png  from real Airflow DAG objects; their DOT
       source is written to <out>/src-generated/*.dot
-Screenshots of the practice node's web UI (headless Debian Chromium driven by selenium, one login):
+Screenshots of Airflow 2's web UI, the guide's (headless Debian Chromium driven by selenium, one login),
+from the `pass` node of `practice/class up` (2.11.2):
   airflow-login.png, airflow-dag-list.png, airflow-dag-graph.png; what each page showed is written to
   <out>/src-generated/screenshots.json.
-Screenshot of Airflow 3's web UI, in Korean (the airflow3 node of `practice/class up`, 3.3.2):
+Screenshot of Airflow 3's web UI, in Korean (the loopback practice node, 3.3.2 by default):
   airflow3-home.png, the home page with its health badges (recorded in screenshots.json too).
 
 Exit codes: 0 done, 1 a step failed, 2 a webserver cannot be reached.
@@ -56,7 +57,8 @@ SCREENSHOTS = ("airflow-login.png", "airflow-dag-list.png", "airflow-dag-graph.p
 SCREENSHOTS3 = ("airflow3-home.png",)
 OUTPUTS = DIAGRAMS + SCREENSHOTS + SCREENSHOTS3
 GROUPS = ("diagrams", "screenshots", "airflow3")
-AIRFLOW3_URL = "http://10.77.0.15:8080"  # the airflow3 node of practice/class
+AIRFLOW3_URL = "http://127.0.0.1:8080"  # the loopback practice node (Airflow 3.3.2 by default)
+AIRFLOW2_URL = "http://10.77.0.11:8080"  # the `pass` node of practice/class (Airflow 2.11.2, the guide)
 
 FONT = "Noto Sans CJK KR"
 MONO_FONT = "Noto Sans Mono CJK KR"
@@ -643,11 +645,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         help="이 종류만 만들기 (여러 번 줄 수 있음): diagrams, screenshots(Airflow 2), airflow3(Airflow 3 화면)",
     )
-    parser.add_argument("--base-url", default="http://127.0.0.1:8080", help="연습 노드 webserver 주소")
+    parser.add_argument(
+        "--base-url",
+        default=AIRFLOW2_URL,
+        help=f"Airflow 2 노드의 webserver 주소 (기본: 모의 반 pass 노드 {AIRFLOW2_URL})",
+    )
     parser.add_argument(
         "--airflow3-url",
         default=AIRFLOW3_URL,
-        help=f"Airflow 3 노드의 api-server 주소 (기본: {AIRFLOW3_URL})",
+        help=f"Airflow 3 노드의 api-server 주소 (기본: 연습 노드 {AIRFLOW3_URL})",
     )
     parser.add_argument("--user", default="trey", help="webserver 로그인 사용자")
     parser.add_argument("--password", default="test123!", help="webserver 로그인 비밀번호")
@@ -660,14 +666,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     groups = set(args.only or GROUPS)
     try:
         # Before anything is drawn: fail fast.
-        if "screenshots" in groups:
-            check_reachable(args.base_url)
         if "airflow3" in groups:
             check_reachable(
                 args.airflow3_url,
                 "/api/v2/monitor/health",
                 "Airflow 3 노드의 api-server",
-                "먼저 `practice/class up`으로 모의 반을 띄우거나, --only diagrams --only screenshots로 나머지만 만드세요.",
+                "먼저 `practice/node up`으로 연습 노드(Airflow 3.3.2)를 띄우세요.",
+            )
+        if "screenshots" in groups:
+            check_reachable(
+                args.base_url,
+                what="Airflow 2 노드의 webserver",
+                fix="먼저 `practice/class up`으로 모의 반(pass 노드가 Airflow 2.11.2)을 띄우거나, "
+                "--only diagrams --only airflow3로 나머지만 만드세요.",
             )
         if "diagrams" in groups:
             made += make_diagrams(out)

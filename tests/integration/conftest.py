@@ -94,6 +94,16 @@ class PracticeNode:
         self.cfg = Path(info["airflow_home"]) / "airflow.cfg"
         self.pristine_cfg = Path(info["pristine_cfg"])
 
+    @property
+    def major(self) -> int:
+        """The node's Airflow major: 3 by default (the 2026 path), 2 with NODE_AIRFLOW_VERSION=2.11.2."""
+        return int(self.info["airflow_major"])
+
+    @property
+    def max_score(self) -> int:
+        """Full marks on this node: 3.x adds airflow.dag_processor to the guide's 100."""
+        return 110 if self.major >= 3 else 100
+
     # ---- grading --------------------------------------------------------------------
     def grade_args(self, *extra: str) -> list[str]:
         return [

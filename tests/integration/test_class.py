@@ -353,26 +353,37 @@ def test_airflow3_node_judged_like_the_guide(klass: dict, known_hosts: str) -> N
     )
 
 
-def test_airflow3_screenshot_is_the_korean_home_page(klass: dict, tmp_path: Path) -> None:
-    """scripts/make_images.py --only airflow3: the 3.x UI, logged in through the FAB form, drawn in Korean,
-    and the health it showed is what the grader judged (scheduler and dag-processor healthy)."""
+def test_airflow2_screenshots_show_what_they_claim(klass: dict, tmp_path: Path) -> None:
+    """scripts/make_images.py --only screenshots: the guide's Airflow 2 UI from the class's `pass` node
+    (2.11.2, its example DAGs loaded): the login form, the DAG list logged in, example_bash_operator's graph."""
     script = ROOT / "scripts" / "make_images.py"
-    url = f"http://{klass['airflow3']['host']}:8080"
+    url = f"http://{klass['pass']['host']}:8080"
     proc = subprocess.run(
-        [sys.executable, str(script), "--out", str(tmp_path), "--only", "airflow3", "--airflow3-url", url],
+        [sys.executable, str(script), "--out", str(tmp_path), "--only", "screenshots", "--base-url", url],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=240,
     )
     assert proc.returncode == 0, proc.stderr
-    png = (tmp_path / "airflow3-home.png").read_bytes()
-    assert png.startswith(b"\x89PNG") and len(png) > 20_000
+    names = ("airflow-login.png", "airflow-dag-list.png", "airflow-dag-graph.png")
+    pngs = {(tmp_path / name).read_bytes() for name in names}
+    assert len(pngs) == 3 and all(p.startswith(b"\x89PNG") and len(p) > 20_000 for p in pngs)
     seen = json.loads((tmp_path / "src-generated" / "screenshots.json").read_text(encoding="utf-8"))
-    assert set(seen) == {"airflow3-home.png"}
-    home = seen["airflow3-home.png"]
-    assert home["path"] == "/" and home["login_form"] is False and home["lang"] == "ko"
-    assert {"메타데이터베이스", "스케줄러", "Dag 프로세서"} <= set(home["badges"])
-    assert home["health"]["scheduler"] == home["health"]["dag_processor"] == "healthy"
+    login, dag_list, graph = (seen[name] for name in names)
+    assert login["path"].startswith("/login") and login["login_form"] is True
+    assert dag_list["path"] == "/home" and dag_list["login_form"] is False
+    assert "example_bash_operator" in dag_list["dag_ids"]
+    assert graph["login_form"] is False and graph["dag_id"] == "example_bash_operator"
+    assert set(graph["nodes"]) == {
+        "runme_0",
+        "runme_1",
+        "runme_2",
+        "also_run_this",
+        "this_will_skip",
+        "run_after_loop",
+        "run_this_last",
+    }
+    assert {"runme_0-run_after_loop", "run_after_loop-run_this_last"} <= set(graph["edges"])
 
 
 def test_airflow3_notebook_check_is_the_champion_verdict(

@@ -126,7 +126,7 @@ def outputs_text(cell: nbformat.NotebookNode) -> str:
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_source_notebook_runs_top_to_bottom(
-    name: str, course_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    name: str, course_env: dict[str, str], node: PracticeNode, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     nb = run_notebook(ROOT / "notebooks" / "source" / name / f"{name}.ipynb", course_env, monkeypatch)
     for cell in nb.cells:
@@ -142,12 +142,12 @@ def test_source_notebook_runs_top_to_bottom(
         assert "✅ Executor = CeleryExecutor [config.executor]" in checks["%check config"]
         assert "✅ 챔피언 계정 [account.champion]" in checks["%check account"]
         assert "✅ Celery 워커 [airflow.worker]" in checks["%check airflow"]
-        assert "모두 통과 — 100/100점" in checks["%check all"]
+        assert f"모두 통과 — {node.max_score}/{node.max_score}점" in checks["%check all"]
     if name == "04_assignment":
         final = [
             c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "final-check"
         ]
-        assert "모두 통과 — 100/100점" in outputs_text(final[0])
+        assert f"모두 통과 — {node.max_score}/{node.max_score}점" in outputs_text(final[0])
 
 
 def answered_like_a_student(course: Path, name: str) -> nbformat.NotebookNode:
