@@ -90,3 +90,11 @@ c.JupyterHub.load_roles = [
         "services": ["course-server"],
     },
 ]
+
+# ---- the login page says, in Korean, where the password comes from -------------------------------
+c.JupyterHub.template_vars = {
+    "announcement_login": (
+        "Airflow Single Node 과정 서버입니다. 챔피언에게 받은 id와 비밀번호로 로그인하세요. "
+        "비밀번호를 잊었으면 챔피언에게 새 비밀번호를 받으세요."
+    )
+}

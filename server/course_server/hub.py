@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import ssl
 import subprocess
 import time
@@ -107,20 +108,61 @@ def config_digest(layout: Layout) -> str:
     return h.hexdigest()[:16]
 
 
+def _cmdline(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
+def hub_pids(layout: Layout) -> list[int]:
+    """Every live JupyterHub started with this server's config (found by that exact path)."""
+    config = str(layout.hub_config)
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            words = _cmdline(int(entry.name))
+            if config in words and any(w.endswith("jupyterhub") for w in words):
+                found.append(int(entry.name))
+    return sorted(found)
+
+
 def pid(layout: Layout) -> int | None:
-    """The running hub's pid from its pidfile, or None (a stale pidfile is removed)."""
+    """The running hub's pid: the pidfile's if it is our hub, else one found by its config path."""
     try:
         value = int(layout.hub_pidfile.read_text().strip())
     except (FileNotFoundError, ValueError):
-        return None
-    try:
-        cmdline = Path(f"/proc/{value}/cmdline").read_bytes()
-    except FileNotFoundError:
-        cmdline = b""
-    if b"jupyterhub" not in cmdline:
-        layout.hub_pidfile.unlink(missing_ok=True)
-        return None
-    return value
+        value = 0
+    if value and str(layout.hub_config) in _cmdline(value):
+        return value
+    layout.hub_pidfile.unlink(missing_ok=True)
+    running = hub_pids(layout)
+    return running[0] if running else None
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_ports_free(settings: Settings, timeout: float = 20) -> None:
+    """Before a start: the public, hub and proxy API ports must be free (a stopping proxy lets go)."""
+    ports = (settings.port, settings.hub_port, settings.proxy_api_port)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = [p for p in ports if not _port_free(p)]
+        if not busy:
+            return
+        time.sleep(0.3)
+    raise CourseServerError(
+        f"포트 {', '.join(map(str, busy))}을(를) 다른 프로그램이 쓰고 있습니다. "
+        "그 프로그램을 끄거나 --port, --hub-port, --proxy-api-port로 다른 포트를 주세요."
+    )
 
 
 def _context(settings: Settings) -> ssl.SSLContext | None:
@@ -152,7 +194,8 @@ def start(layout: Layout, settings: Settings) -> bool:
         return False
     if running:
         log("설정이 바뀌어 JupyterHub를 다시 시작합니다 (연수생 서버는 계속 돕니다)")
-        stop_hub(layout)
+    stop_hub(layout)  # also a hub or proxy left over from a failed start
+    wait_ports_free(settings)
     log(f"JupyterHub 시작: {settings.url}")
     hub = layout.hub_venv / "bin" / "jupyterhub"
     env = {
@@ -184,23 +227,35 @@ def start(layout: Layout, settings: Settings) -> bool:
     raise CourseServerError(f"JupyterHub가 2분 안에 응답하지 않습니다. 로그를 보세요: {layout.hub_log}")
 
 
+def _stop(pids: list[int], timeout: float) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for one in pids:
+            try:
+                os.kill(one, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+            time.sleep(0.2)
+        if not any(Path(f"/proc/{p}").exists() for p in pids):
+            return
+
+
 def stop_hub(layout: Layout, timeout: float = 30) -> bool:
-    """SIGTERM the hub (it stops its proxy) and wait; True if it was running."""
-    running = pid(layout)
-    if running is None:
-        return False
-    os.kill(running, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and Path(f"/proc/{running}").exists():
-        try:
-            os.waitpid(running, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        time.sleep(0.2)
-    if Path(f"/proc/{running}").exists():
-        os.kill(running, signal.SIGKILL)
+    """SIGTERM the hub (it stops its proxy), then the proxy if it outlived it; True if one ran."""
+    hubs = sorted({p for p in [pid(layout), *hub_pids(layout)] if p})
+    if hubs:
+        _stop(hubs, timeout)
+    proxy_pidfile = layout.state / "jupyterhub-proxy.pid"
+    try:
+        proxy = int(proxy_pidfile.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        proxy = 0
+    if proxy and str(layout.proxy_command) in " ".join(_cmdline(proxy)):
+        _stop([proxy], 10)
+    proxy_pidfile.unlink(missing_ok=True)
     layout.hub_pidfile.unlink(missing_ok=True)
-    return True
+    return bool(hubs)
 
 
 class HubAPI:
