@@ -13,7 +13,7 @@ from pathlib import Path
 
 from course_server import accounts
 
-from tests.integration.server.conftest import Server, course_server, hub_api
+from tests.integration.server.conftest import Server, course_server, hub_api, start_server
 
 
 def test_a_second_up_changes_nothing(server: Server) -> None:
@@ -123,3 +123,14 @@ def test_the_course_kernel_has_the_grader_and_airflow_3(server: Server) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "3.3.2"
+
+
+def test_down_stops_everything_and_up_brings_it_back(server: Server) -> None:
+    start_server(server, "t001")
+    proc = course_server("down")
+    assert proc.returncode == 0 and "JupyterHub를 껐습니다" in proc.stdout, proc.stdout + proc.stderr
+    assert not accounts.processes_of("t001"), "the trainee's Jupyter is stopped with the hub"
+    assert course_server("status").returncode == 1  # off: status says so with its exit code
+    proc = course_server("up")
+    assert proc.returncode == 0 and "hub-started" in proc.stdout, proc.stdout + proc.stderr
+    assert course_server("status").returncode == 0
