@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,7 +89,7 @@ class Server:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if os.geteuid() != 0:
         pytest.fail("the course server needs root (useradd, JupyterHub as root)")
     roster = tmp_path_factory.mktemp("class") / "roster.csv"
@@ -98,7 +99,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
     layout = Layout()
     settings = Settings.load(layout.settings_file)
     passwords = {r["id"]: r["password"] for r in csv.DictReader(layout.passwords.open(encoding="utf-8"))}
-    return Server(layout, settings, roster, passwords)
+    yield Server(layout, settings, roster, passwords)
+    down = course_server("down")  # no hub left running after the suite (accounts and venvs stay)
+    assert down.returncode == 0, down.stdout + down.stderr
 
 
 def hub_api(server: Server, method: str, path: str, body: object | None = None) -> object:
