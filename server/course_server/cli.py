@@ -136,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     except CourseServerError as exc:
         print(f"오류: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `status | head -1`: the reader has what it wanted
+        return 0
     except OSError as exc:  # a missing system tool, a full disk: say which, without a traceback
         print(f"오류: {exc.filename or ''} {exc.strerror or exc}".strip(), file=sys.stderr)
         return 1
