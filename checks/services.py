@@ -328,9 +328,11 @@ def webserver(facts: Facts, settings: CourseSettings) -> Outcome:
         Hint(
             "webserver-not-running",
             t(
-                "가이드 3.4: `{cmd}`로 {server}를 띄우고 브라우저에서 {{DNS}}:{port}에 접속되는지 확인하세요. 이미 떠 있다면 로그에서 포트 충돌이나 DB 오류를 찾으세요.",
-                "Guide 3.4: start it with `{cmd}` and open {{DNS}}:{port} in a browser. If it runs, look for a port clash or DB error in its log.",
-                cmd=cmd,
+                "3.4: {start}로 {server}를 띄우고 브라우저에서 {{DNS}}:{port}에 접속되는지 확인하세요. 이미 떠 있다면 로그에서 포트 충돌이나 DB 오류를 찾으세요.",
+                "3.4: start it with {start_en} and open {{DNS}}:{port} in a browser. If it runs, look for a port clash or DB error in its log.",
+                **_start_command(facts, "api-server", "api-server")
+                if v3
+                else {"start": f"가이드의 `{cmd}`", "start_en": f"the guide's `{cmd}`"},
                 server="API server" if v3 else "Webserver",
                 port=web.port if web else settings.ports.webserver,
             ),
@@ -392,11 +394,31 @@ def scheduler(facts: Facts, settings: CourseSettings) -> Outcome:
         Hint(
             "scheduler-not-running",
             t(
-                "가이드 3.4 기본 명령어: `airflow scheduler -D`로 scheduler를 띄우세요. 떠 있는데 heartbeat가 없으면 scheduler 로그에서 DB 연결 오류를 확인하세요.",
-                "Guide 3.4: start it with `airflow scheduler -D`. If it runs without a heartbeat, look for DB errors in its log.",
+                "3.4: {start}로 Scheduler를 띄우세요. 떠 있는데 heartbeat가 없으면 Scheduler 로그에서 DB 연결 오류를 확인하세요.",
+                "3.4: start it with {start_en}. If it runs without a heartbeat, look for DB errors in its log.",
+                **_start_command(facts, "scheduler", "scheduler"),
             ),
         ),
     )
+
+
+def _start_command(facts: Facts, unit: str, subcommand: str) -> dict[str, str]:
+    """How to (re)start a service on this node: 3.x follows the 2026 path (one systemd unit per
+    service, notebook 3), 2.x the guide's daemon command."""
+    if facts.airflow.major >= 3:
+        ko = (
+            f"`sudo systemctl restart airflow-{unit}`(노트북 3의 systemd 유닛. 유닛을 쓰지 않는다면 "
+            f"가이드처럼 `airflow {subcommand} -D`)"
+        )
+        en = (
+            f"`sudo systemctl restart airflow-{unit}` (notebook 3's systemd unit; without one, "
+            f"`airflow {subcommand} -D` as in the guide)"
+        )
+        return {"start": ko, "start_en": en}
+    return {
+        "start": f"가이드의 `airflow {subcommand} -D`",
+        "start_en": f"the guide's `airflow {subcommand} -D`",
+    }
 
 
 def worker(facts: Facts, settings: CourseSettings) -> Outcome:
@@ -411,8 +433,9 @@ def worker(facts: Facts, settings: CourseSettings) -> Outcome:
             Hint(
                 "worker-not-running",
                 t(
-                    "가이드 3.4 기본 명령어: `airflow celery worker -D`로 Celery worker를 띄우세요.",
-                    "Guide 3.4: start a Celery worker with `airflow celery worker -D`.",
+                    "3.4: {start}로 Celery Worker를 띄우세요.",
+                    "3.4: start a Celery worker with {start_en}.",
+                    **_start_command(facts, "worker", "celery worker"),
                 ),
             ),
         )
@@ -500,8 +523,9 @@ def dag_processor(facts: Facts, settings: CourseSettings) -> Outcome:
         Hint(
             "dag-processor-not-running",
             t(
-                "Airflow 3에서는 DAG 파일을 읽는 dag-processor를 따로 띄워야 합니다: `airflow dag-processor -D` (가이드의 2.x에는 없는 단계)",
-                "Airflow 3 needs its own dag-processor to read DAG files: `airflow dag-processor -D` (a step the guide's 2.x does not have)",
+                "Airflow 3에서는 DAG 파일을 읽는 DAG processor를 따로 띄워야 합니다: {start} (가이드의 2.x에는 없는 단계)",
+                "Airflow 3 needs its own dag-processor to read DAG files: {start_en} (a step the guide's 2.x does not have)",
+                **_start_command(facts, "dag-processor", "dag-processor"),
             ),
         ),
     )
