@@ -408,6 +408,28 @@ def key_path(given: str) -> str:
     return str(candidate)
 
 
+KEY_PLACES = ("~/.ssh", "~")  # where a trainee uploads the EC2 key (the course server's home too)
+
+
+def found_key() -> str | None:
+    """The one `.pem` in ~/.ssh or ~ when `%node` has no --key: the key a trainee uploaded once.
+    Several are ambiguous (a Korean error names them); none leaves ssh-agent and ~/.ssh/config."""
+    keys = sorted({p for place in KEY_PLACES for p in Path(place).expanduser().glob("*.pem") if p.is_file()})
+    if len(keys) > 1:
+        names = ", ".join(str(k).replace(str(Path.home()), "~", 1) for k in keys[:5])
+        raise NotebookError(f"키 파일이 여러 개입니다({names}). --key로 내 노드의 키를 고르세요.")
+    return key_path(str(keys[0])) if keys else None
+
+
+def key_warning(path: str) -> str:
+    """A note when others can read the key (ssh itself refuses such a key)."""
+    try:
+        mode = os.stat(path).st_mode & 0o077
+    except OSError:
+        return ""
+    return f" ⚠️ 다른 사용자도 읽을 수 있는 키입니다: `chmod 600 {path}`로 고치세요." if mode else ""
+
+
 def _node_magic(line: str) -> str:
     preset = os.environ.get(NODE_ENV, "").strip()
     if preset:
@@ -415,7 +437,7 @@ def _node_magic(line: str) -> str:
     SESSION.target = None  # an empty or wrong %node forgets the previous node: no silent reuse
     args = parse_node_line(line)
     port = int(args["port"]) if args["port"] else None
-    key = key_path(args["key"]) if args["key"] else None
+    key = key_path(args["key"]) if args["key"] else found_key()
     target = use_node(
         args["host"] or "",
         key=key,
@@ -425,8 +447,9 @@ def _node_magic(line: str) -> str:
         config=args["config"],
         known_hosts=args["known_hosts"],
     )
+    how = "" if args["key"] or not key else ", 홈에서 찾음"
     said = inert(f"내 노드: {target.user}@{target.hostname}:{target.port}") + (
-        inert(f" (키 {target.key})")
+        inert(f" (키 {target.key}{how})") + inert(key_warning(target.key))
         if target.key
         else inert(" (키 없음: ssh-agent나 ~/.ssh/config의 키를 씁니다)")
     )

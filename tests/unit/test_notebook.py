@@ -88,6 +88,7 @@ def test_check_before_node_and_bad_node_lines(monkeypatch: pytest.MonkeyPatch, t
         notebook._node_magic("")
     key = tmp_path / "me.pem"
     key.write_text("not a real key")
+    key.chmod(0o600)
     said = notebook._node_magic(f"10.0.0.5 --key {key} --user ubuntu --port 2222")
     assert said == f"내 노드: ubuntu@10.0.0.5:2222 (키 {key})"
     assert notebook.SESSION.target is not None and notebook.SESSION.target.port == 2222
@@ -223,3 +224,33 @@ def test_progress_of_an_unreachable_node_is_one_line() -> None:
     shown = notebook.ProgressView(result)
     assert str(shown).startswith("❓ 내 노드: 접속 불가") and "\n" not in str(shown)
     assert "<ul" not in shown._repr_html_()
+
+
+def test_node_finds_the_one_uploaded_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A trainee uploads the EC2 key once (into ~ or ~/.ssh): `%node <address>` finds it; two keys are
+    ambiguous and said so in Korean; no key leaves ssh-agent; a key others can read gets a note."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv(notebook.NODE_ENV, raising=False)
+    monkeypatch.setattr(notebook, "SESSION", notebook.NodeSession())
+
+    assert "키 없음" in notebook._node_magic("10.0.0.5")
+    key = home / ".ssh" / "class.pem"
+    key.write_text("x")
+    key.chmod(0o600)
+    said = notebook._node_magic("10.0.0.5")
+    assert f"(키 {key}, 홈에서 찾음)" in said and "chmod" not in said
+    assert notebook.SESSION.target is not None and notebook.SESSION.target.key == str(key)
+
+    key.chmod(0o644)
+    assert f"`chmod 600 {key}`" in notebook._node_magic("10.0.0.5")
+
+    (home / "other.pem").write_text("y")
+    with pytest.raises(
+        notebook.NotebookError, match=r"키 파일이 여러 개입니다\(~/.ssh/class.pem, ~/other.pem\)"
+    ):
+        notebook._node_magic("10.0.0.5")
+    assert notebook.SESSION.target is None
+    explicit = notebook._node_magic(f"10.0.0.5 --key {home / 'other.pem'}")
+    assert "홈에서 찾음" not in explicit and "other.pem" in explicit
