@@ -414,7 +414,12 @@ KEY_PLACES = ("~/.ssh", "~")  # where a trainee uploads the EC2 key (the course 
 def found_key() -> str | None:
     """The one `.pem` in ~/.ssh or ~ when `%node` has no --key: the key a trainee uploaded once.
     Several are ambiguous (a Korean error names them); none leaves ssh-agent and ~/.ssh/config."""
-    keys = sorted({p for place in KEY_PLACES for p in Path(place).expanduser().glob("*.pem") if p.is_file()})
+    try:
+        keys = sorted(
+            {p for place in KEY_PLACES for p in Path(place).expanduser().glob("*.pem") if p.is_file()}
+        )
+    except (OSError, RuntimeError):  # no home directory to look in
+        return None
     if len(keys) > 1:
         names = ", ".join(str(k).replace(str(Path.home()), "~", 1) for k in keys[:5])
         raise NotebookError(f"키 파일이 여러 개입니다({names}). --key로 내 노드의 키를 고르세요.")

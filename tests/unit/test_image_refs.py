@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
+from tests.course_links import notebook_markdown
 from tests.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,16 +22,6 @@ HTML_IMAGE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.IGNOR
 def image_refs(text: str) -> list[str]:
     """Targets of markdown `![..](target)` and HTML `<img src="target">`, in order."""
     return MARKDOWN_IMAGE.findall(text) + HTML_IMAGE.findall(text)
-
-
-def notebook_markdown(path: Path) -> str:
-    """The markdown cells of a notebook, joined."""
-    cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
-    return "\n".join(
-        "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        for cell in cells
-        if cell.get("cell_type") == "markdown"
-    )
 
 
 def markdown_sources(root: Path = ROOT) -> Iterator[tuple[Path, str]]:

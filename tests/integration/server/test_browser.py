@@ -19,9 +19,8 @@ import pytest
 
 from tests.integration.conftest import PracticeNode
 from tests.integration.server.conftest import INSTRUCTOR, Server
+from tests.scripts import load_script
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 TRAINEE, NAME = "kim", "김민수"
 ASSIGNMENT = "03_single_node"
 GRADE = Path(sys.executable).with_name("grade")
@@ -30,21 +29,8 @@ FAILURE_SHOT = Path("/tmp/course-server-browser-failure.png")
 
 @pytest.fixture(scope="module")
 def driver() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--window-size=1400,1000",
-        "--lang=ko-KR",
-        "--disable-dev-shm-usage",
-    ):
-        options.add_argument(arg)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "ko-KR,ko"})
-    browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    """Headless Debian Chromium, in Korean, as scripts/make_images.py drives it."""
+    browser = load_script("make_images").new_driver()
     yield browser
     browser.quit()
 
