@@ -374,6 +374,12 @@ class SshSession:
         """The node's deadline passed while the connection was open: it was closed then."""
         return bool(self._guard and self._guard.fired)
 
+    @property
+    def past_deadline(self) -> bool:
+        """The deadline passed, by the clock or by the guard that closed the connection at it (an
+        error from a connection closed at the deadline is the deadline's, never "connection dropped")."""
+        return self.deadline.expired or self.cut_at_deadline
+
     def close(self) -> None:
         if self._guard is not None:
             self._guard.cancel()
@@ -429,7 +435,7 @@ class SshSession:
         Raises CommandTimeout at the deadline (or when the connection was cut there)."""
         transport = self.client.get_transport()
         if transport is None or not transport.is_active():
-            if self.deadline.expired:
+            if self.past_deadline:
                 raise CommandTimeout(command)
             raise TargetError("error", t("SSH 연결이 끊어졌습니다", "The SSH connection dropped"))
         with self._lock:
@@ -437,7 +443,7 @@ class SshSession:
         try:
             channel = transport.open_session(timeout=self.deadline.remaining())
         except (paramiko.SSHException, EOFError, OSError):
-            if self.deadline.expired:
+            if self.past_deadline:
                 raise CommandTimeout(command) from None
             raise TargetError("error", t("SSH 연결이 끊어졌습니다", "The SSH connection dropped")) from None
         try:
@@ -446,7 +452,7 @@ class SshSession:
                 raise CommandTimeout(command)
             return result
         except (paramiko.SSHException, EOFError, OSError):
-            if self.deadline.expired:
+            if self.past_deadline:
                 raise CommandTimeout(command) from None
             raise TargetError("error", t("SSH 연결이 끊어졌습니다", "The SSH connection dropped")) from None
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import time
@@ -131,7 +132,8 @@ def test_hanging_command_on_node(node: PracticeNode) -> None:
     bashrc.write_bytes(b"sleep 600\n" + original)
     try:
         graded_code, out, err, took = run_grade(*node.grade_args("--timeout", "4", "--format", "json")[1:])
-        assert graded_code == 3 and '"status": "timeout"' in out
+        (result,) = json.loads(out)
+        assert graded_code == 3 and result["status"] == "timeout", (result["status"], result.get("message"))
         assert took < 9
         assert_clean(out, err)
     finally:
