@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from checks.model import Hint, Outcome, Status
+from checks.services import web_server_name
 from grader.facts import Facts
 from grader.i18n import Text, t
 from grader.settings import CourseSettings
@@ -58,8 +59,7 @@ def _simple_auth_manager(facts: Facts) -> Outcome | None:
 
 def champion(facts: Facts, settings: CourseSettings) -> Outcome:
     c = settings.champion
-    # The web UI server by its name on this node's major: 2.x Webserver, 3.x API server.
-    server = "API server" if facts.airflow.major >= 3 else "Webserver"
+    server = web_server_name(facts)
     simple = _simple_auth_manager(facts)
     if simple is not None:
         return simple

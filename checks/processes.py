@@ -47,9 +47,6 @@ def _subcommand(argv_given: tuple[str, ...], title: str) -> str | None:
     return None
 
 
-REDIS_PROGRAMS = REDIS_SERVERS
-
-
 def runs_program(proc: Proc, names: set[str] | frozenset[str], prefix: str = "") -> bool:
     """Whether the program really running (/proc/PID/exe, when the probe could read it) is one of
     `names` (or starts with `prefix`): a `sleep` renamed `redis-server` by `exec -a` is not Redis.
@@ -63,7 +60,7 @@ def runs_program(proc: Proc, names: set[str] | frozenset[str], prefix: str = "")
 def impostor(proc: Proc) -> bool:
     """A process titled as a service of the 과제 whose executable is another program."""
     if program(proc) in REDIS_SERVERS or proc.title.split(" ", 1)[0] in REDIS_SERVERS:
-        return not runs_program(proc, REDIS_PROGRAMS)
+        return not runs_program(proc, REDIS_SERVERS)
     if program(proc) in MYSQL_SERVERS:
         return not runs_program(proc, MYSQL_SERVERS)
     if airflow_subcommand(proc) is not None or proc.title.startswith(("[celeryd:", "gunicorn:")):
@@ -72,7 +69,7 @@ def impostor(proc: Proc) -> bool:
 
 
 def is_redis_server(proc: Proc) -> bool:
-    if proc.zombie or not runs_program(proc, REDIS_PROGRAMS):
+    if proc.zombie or not runs_program(proc, REDIS_SERVERS):
         return False
     if program(proc) in REDIS_SERVERS:
         return "[sentinel]" not in proc.title

@@ -304,7 +304,7 @@ def webserver(facts: Facts, settings: CourseSettings) -> Outcome:
             t(
                 "health가 메타데이터 DB 상태를 {s}(으)로 알립니다: {server}는 떠 있지만 메타데이터 DB에 닿지 못합니다 (config.metadata_db 참고)",
                 "Health reports the metadatabase as {s}: the {server} runs but cannot reach the metadata DB (see config.metadata_db)",
-                server="API server" if v3 else "Webserver",
+                server=web_server_name(facts),
                 s=str(metadatabase.get("status"))[:40] if metadatabase else "?",
             )
         )
@@ -313,7 +313,6 @@ def webserver(facts: Facts, settings: CourseSettings) -> Outcome:
         # metadata DB checks' failure, noted here, not counted twice.
         outcome = Outcome(Status.PASS if db_ok else Status.WARN, evidence)
         return _tied(outcome, web_tie(facts, procs, name), _NOT_OWN["web"])
-    cmd = "airflow api-server" if v3 else "airflow webserver -D"
     if v3 and any(re.search(r"(^|[\s;&|])airflow\s+webserver\b", line) for line in facts.airflow.history):
         hint = t(
             "Airflow {v}에는 `airflow webserver`가 없습니다. 대신 `airflow api-server`를 실행하세요 (포트 {port}).",
@@ -330,10 +329,8 @@ def webserver(facts: Facts, settings: CourseSettings) -> Outcome:
             t(
                 "3.4: {start}로 {server}를 띄우고 브라우저에서 {{DNS}}:{port}에 접속되는지 확인하세요. 이미 떠 있다면 로그에서 포트 충돌이나 DB 오류를 찾으세요.",
                 "3.4: start it with {start_en} and open {{DNS}}:{port} in a browser. If it runs, look for a port clash or DB error in its log.",
-                **_start_command(facts, "api-server", "api-server")
-                if v3
-                else {"start": f"가이드의 `{cmd}`", "start_en": f"the guide's `{cmd}`"},
-                server="API server" if v3 else "Webserver",
+                **_start_command(facts, name, name),
+                server=web_server_name(facts),
                 port=web.port if web else settings.ports.webserver,
             ),
         ),
@@ -373,7 +370,7 @@ def scheduler(facts: Facts, settings: CourseSettings) -> Outcome:
             t(
                 "heartbeat를 확인할 수 없습니다 ({server}·메타데이터 DB 모두 응답 없음)",
                 "Cannot see a heartbeat (neither the {server} nor the metadata DB answered)",
-                server="API server" if facts.airflow.major >= 3 else "Webserver",
+                server=web_server_name(facts),
             )
         )
         return Outcome(
@@ -384,7 +381,7 @@ def scheduler(facts: Facts, settings: CourseSettings) -> Outcome:
                 t(
                     "{server}와 MySQL을 먼저 살리면 scheduler 상태를 판단할 수 있습니다.",
                     "Bring up the {server} and MySQL first so the scheduler can be judged.",
-                    server="API server" if facts.airflow.major >= 3 else "Webserver",
+                    server=web_server_name(facts),
                 ),
             ),
         )
@@ -400,6 +397,11 @@ def scheduler(facts: Facts, settings: CourseSettings) -> Outcome:
             ),
         ),
     )
+
+
+def web_server_name(facts: Facts) -> str:
+    """The web UI server by its name on this node's major: 2.x Webserver, 3.x API server."""
+    return "API server" if facts.airflow.major >= 3 else "Webserver"
 
 
 def _start_command(facts: Facts, unit: str, subcommand: str) -> dict[str, str]:

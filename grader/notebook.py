@@ -21,6 +21,7 @@ import platform
 import re
 import shlex
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import checks
@@ -226,7 +227,7 @@ class StepState:
     label: str
     word: str  # the `%check` word of the step
     status: Status  # PASS when every check of the step passed (or does not apply), else the worst
-    failing: list[tuple[str, str, str | None, str | None]]  # (check title, hint, link, check id)
+    failing: list[tuple[str, str | None, str | None]]  # (check title, hint, troubleshooting link)
 
 
 @dataclass
@@ -235,6 +236,7 @@ class ProgressView:
 
     result: TargetResult
 
+    @cached_property
     def steps(self) -> list[StepState]:
         by_id = {v.id: v for v in self.result.verdicts}
         links = CheckView(self.result).hint_links()
@@ -253,7 +255,6 @@ class ProgressView:
                     inert(v.title.ko),
                     inert(self.result.clean(v.hint.text.ko)) if v.hint else None,
                     links.get(v.id),
-                    v.id,
                 )
                 for v in failing
             ]
@@ -261,10 +262,10 @@ class ProgressView:
         return states
 
     def done(self) -> int:
-        return sum(s.status is Status.PASS for s in self.steps())
+        return sum(s.status is Status.PASS for s in self.steps)
 
     def next_step(self) -> StepState | None:
-        return next((s for s in self.steps() if s.status is not Status.PASS), None)
+        return next((s for s in self.steps if s.status is not Status.PASS), None)
 
     def headline(self) -> str:
         r = self.result
@@ -279,13 +280,12 @@ class ProgressView:
         lines = [self.headline()]
         if self.result.status != "graded":
             return lines[0]
-        steps = self.steps()
-        upcoming = next((s for s in steps if s.status is not Status.PASS), None)
-        for step in steps:
+        upcoming = self.next_step()
+        for step in self.steps:
             mark = "✅" if step.status is Status.PASS else ("👉" if step is upcoming else "⬜")
             lines.append(f"{mark} {step.label} (%check {step.word})")
             if step is upcoming:
-                for title, hint, link, _ in step.failing:
+                for title, hint, link in step.failing:
                     lines.append(f"    {ICONS[step.status].strip()} {title}" + (f" → {hint}" if hint else ""))
                     if link:
                         lines.append(f"      자세히: {link}")
@@ -299,10 +299,9 @@ class ProgressView:
         parts = [f'<p style="text-align:left"><b>{e(self.headline())}</b></p>']
         if self.result.status != "graded":
             return parts[0]
-        steps = self.steps()
-        upcoming = next((s for s in steps if s.status is not Status.PASS), None)
+        upcoming = self.next_step()
         items = []
-        for step in steps:
+        for step in self.steps:
             mark = "✅" if step.status is Status.PASS else ("👉" if step is upcoming else "⬜")
             item = f"{mark} {e(step.label)} <code>%check {e(step.word)}</code>"
             if step is upcoming:
@@ -311,7 +310,7 @@ class ProgressView:
                     + (f" → {e(hint)}" if hint else "")
                     + (f' <a href="{e(link)}">자세히</a>' if link else "")
                     + "</li>"
-                    for title, hint, link, _ in step.failing
+                    for title, hint, link in step.failing
                 )
                 item += f'<ul style="text-align:left">{details}</ul>'
             items.append(f"<li>{item}</li>")
@@ -461,6 +460,15 @@ def _node_magic(line: str) -> str:
     return f"{said} — 환경 변수 {NODE_ENV}에 정해진 노드입니다" if preset else said
 
 
+def _autograding() -> bool:
+    """nbgrader autograde is running the notebook: the champion's `grade` scores the node, and the
+    grading machine must not SSH to trainees' instances (maybe stopped by then) with their key paths."""
+    if os.environ.get("NBGRADER_EXECUTION") != "autograde":
+        return False
+    print("ℹ️ 자동 채점 중에는 노드를 점검하지 않습니다 (노드 점수는 챔피언의 grade가 매깁니다)")
+    return True
+
+
 def load_ipython_extension(ipython) -> None:  # type: ignore[no-untyped-def]
     """`%load_ext grader.notebook`: registers `%node`, `%check` and `%steps`."""
 
@@ -471,10 +479,7 @@ def load_ipython_extension(ipython) -> None:  # type: ignore[no-untyped-def]
             print(f"❌ {exc}")
 
     def check_magic(line: str):  # type: ignore[no-untyped-def]
-        if os.environ.get("NBGRADER_EXECUTION") == "autograde":
-            # The champion's `grade` scores the node; autograde on the grading machine must not SSH
-            # to trainees' instances (which may be stopped by then) with their key paths.
-            print("ℹ️ 자동 채점 중에는 노드를 점검하지 않습니다 (노드 점수는 챔피언의 grade가 매깁니다)")
+        if _autograding():
             return None
         try:
             return check(*shlex.split(line))
@@ -483,8 +488,7 @@ def load_ipython_extension(ipython) -> None:  # type: ignore[no-untyped-def]
             return None
 
     def steps_magic(line: str):  # type: ignore[no-untyped-def]
-        if os.environ.get("NBGRADER_EXECUTION") == "autograde":
-            print("ℹ️ 자동 채점 중에는 노드를 점검하지 않습니다 (노드 점수는 챔피언의 grade가 매깁니다)")
+        if _autograding():
             return None
         if line.strip():
             print(f"❌ %steps에는 인자가 없습니다: {line.strip()}")

@@ -16,13 +16,14 @@ HTML_IMAGE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.IGNOR
 _PARSER = MarkdownIt("commonmark")
 
 
-def targets(markdown: str) -> list[str]:
-    """Every link href and image src of a CommonMark text, in order (HTML `<img src>` included)."""
+def targets(markdown: str, *, images_only: bool = False) -> list[str]:
+    """Every link href and image src of a CommonMark text, in order (HTML `<img src>` after them);
+    only the images with `images_only`."""
     found: list[str] = []
 
     def walk(tokens: list) -> None:
         for token in tokens:
-            if token.type == "link_open":
+            if token.type == "link_open" and not images_only:
                 found.append(str(token.attrs.get("href", "")))
             elif token.type == "image":
                 found.append(str(token.attrs.get("src", "")))

@@ -4,24 +4,20 @@ notebooks/source/) point at files under images/, and images/ holds only what scr
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
-from tests.course_links import notebook_markdown
+from tests.course_links import notebook_markdown, targets
 from tests.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "images"
 
-MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'][^)]*[\"'])?\s*\)")
-HTML_IMAGE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
-
 
 def image_refs(text: str) -> list[str]:
-    """Targets of markdown `![..](target)` and HTML `<img src="target">`, in order."""
-    return MARKDOWN_IMAGE.findall(text) + HTML_IMAGE.findall(text)
+    """Targets of markdown `![..](target)` and HTML `<img src="target">`, as CommonMark reads them."""
+    return targets(text, images_only=True)
 
 
 def markdown_sources(root: Path = ROOT) -> Iterator[tuple[Path, str]]:
